@@ -1,0 +1,35 @@
+# Every target does its own set-up from a fresh clone.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: test lint typecheck pytest package synth clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+## The whole test suite: lint, types, then pytest (no tests collected counts as a failure).
+test: lint typecheck pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+pytest: $(STAMP)
+	$(BIN)/pytest
+
+## Build every artifact and the templates locally (no AWS needed).
+package: $(STAMP)
+	$(BIN)/battleshiper package
+
+synth: $(STAMP)
+	$(BIN)/battleshiper synth
+
+clean:
+	rm -rf $(VENV) .battleshiper

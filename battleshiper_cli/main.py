@@ -1,0 +1,116 @@
+"""The `battleshiper` command: global options, command registration, error reporting."""
+
+from __future__ import annotations
+
+import functools
+import traceback
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import botocore.exceptions
+import typer
+
+from battleshiper_cli.context import Context, OutputFormat
+from battleshiper_cli.errors import EXIT_CODES_HELP, AwsError, BattleshiperError
+from battleshiper_cli.output import console
+from lambdas.shared.names import DEFAULT_STACK_NAME, Names
+
+app = typer.Typer(
+    name="battleshiper",
+    help=f"Install, update and operate Battleshiper in your AWS account.\n\n{EXIT_CODES_HELP}",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+THROTTLING_CODES = {"Throttling", "ThrottlingException", "TooManyRequestsException", "RequestLimitExceeded"}
+CREDENTIAL_CODES = {"ExpiredToken", "ExpiredTokenException", "InvalidClientTokenId", "UnrecognizedClientException",
+                    "SignatureDoesNotMatch"}
+
+
+def translate(err: Exception) -> BattleshiperError | None:
+    """Turn the AWS errors every command can meet into one line and a hint."""
+    if isinstance(err, BattleshiperError):
+        return err
+    if isinstance(err, botocore.exceptions.NoCredentialsError | botocore.exceptions.PartialCredentialsError):
+        return AwsError("no AWS credentials found", hint="pass --profile, or run `aws configure` / `aws sso login`")
+    if isinstance(err, botocore.exceptions.NoRegionError):
+        return AwsError("no AWS region configured", hint="pass --region or set AWS_REGION")
+    if isinstance(err, botocore.exceptions.EndpointConnectionError):
+        return AwsError(f"cannot reach AWS: {err}", hint="check the network, --region and --endpoint-url")
+    if isinstance(err, botocore.exceptions.ClientError):
+        code = err.response.get("Error", {}).get("Code", "")
+        message = err.response.get("Error", {}).get("Message", str(err))
+        if code in THROTTLING_CODES:
+            return AwsError(f"AWS is throttling requests ({code})", hint="wait a minute and run the command again")
+        if code in CREDENTIAL_CODES:
+            return AwsError(f"AWS rejected the credentials: {message}", hint="refresh them (`aws sso login`) or pass --profile")
+        if code in {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation"}:
+            return AwsError(f"access denied: {message}", hint="use credentials with administrator rights for setup, update and delete")
+        return AwsError(f"{err.operation_name} failed: {code}: {message}", hint="run again with --verbose for details")
+    return None
+
+
+def guarded(fn: F) -> F:
+    """Report expected errors as one line with a hint and the documented exit code."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except (typer.Exit, typer.Abort):
+            raise
+        except Exception as err:
+            known = translate(err)
+            if known is None:
+                raise
+            verbose = any(isinstance(a, typer.Context) and a.obj and a.obj.verbose for a in args) or any(
+                isinstance(v, typer.Context) and v.obj and v.obj.verbose for v in kwargs.values()
+            )
+            if verbose:
+                console.print(traceback.format_exc(), markup=False)
+            console.print(f"[red]error:[/red] {known.message}", markup=True, highlight=False)
+            if known.hint:
+                console.print(f"[dim]hint:[/dim] {known.hint}")
+            raise typer.Exit(known.exit_code) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def stack_name_option(value: str) -> str:
+    try:
+        Names(value)
+    except ValueError as err:
+        raise typer.BadParameter(str(err)) from err
+    return value
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    profile: str | None = typer.Option(None, "--profile", envvar="AWS_PROFILE", help="AWS profile to use."),
+    region: str | None = typer.Option(None, "--region", envvar="AWS_REGION", help="AWS region of the platform."),
+    stack_name: str = typer.Option(DEFAULT_STACK_NAME, "--stack-name", callback=stack_name_option,
+                                   help="Name of the platform stack; every resource name derives from it."),
+    endpoint_url: str | None = typer.Option(None, "--endpoint-url",
+                                            help="Send every AWS call to this endpoint (emulators)."),
+    output: OutputFormat = typer.Option("text", "--output", "-o", help="Output format: text or json."),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Answer yes to every confirmation."),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Show tracebacks and AWS request details."),
+) -> None:
+    """Install, update and operate Battleshiper."""
+    ctx.obj = Context(profile=profile, region=region, stack_name=stack_name, endpoint_url=endpoint_url,
+                      output=output, yes=yes, verbose=verbose)
+
+
+def _register() -> None:
+    # Imported here so each command module can import `app`/`guarded` from this module.
+    from battleshiper_cli.commands import delete, package, setup, synth, update  # noqa: F401
+
+
+_register()
+
+
+def main() -> None:
+    app()

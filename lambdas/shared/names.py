@@ -1,0 +1,287 @@
+"""The one list of names.
+
+Every physical name, header and key format of a Battleshiper installation is derived here from the
+stack name, so two installations can live in one account and nothing spells a name twice. Templates,
+Lambdas and the CLI import this module; it imports nothing of theirs (it ships inside every Lambda).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+DEFAULT_STACK_NAME = "battleshiper"
+
+# Stack names are short so that every derived name stays inside its AWS limit at the longest
+# project name (see tests/lambdas/test_names.py, which checks each limit).
+STACK_NAME_PATTERN = r"^[a-z][a-z0-9-]{1,18}[a-z0-9]$"
+MAX_STACK_NAME = 20
+# Project names are DNS labels; 32 keeps `<stack>-srv-<project>` (Lambda, 64) and every other
+# derived name valid.
+PROJECT_NAME_PATTERN = r"^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$"
+MAX_PROJECT_NAME = 32
+RESERVED_PROJECT_NAMES = frozenset(
+    {"www", "api", "admin", "dashboard", "app", "static", "assets", "cdn", "mail", "status", "error"}
+)
+
+# EventBridge.
+EVENT_SOURCE = "battleshiper.pipeline"
+INIT_DETAIL_TYPE = "battleshiper.init"
+BUILD_DETAIL_TYPE_PREFIX = "battleshiper.build."
+DELETE_DETAIL_TYPE = "battleshiper.delete"
+BATCH_EVENT_SOURCE = "aws.batch"
+BATCH_DETAIL_TYPE = "Batch Job State Change"
+
+# HTTP headers set by the edge and trusted only behind the origin secret.
+PROJECT_HEADER = "x-battleshiper-project"
+DEPLOYMENT_HEADER = "x-battleshiper-deployment"
+ORIGIN_SECRET_HEADER = "x-battleshiper-origin-secret"
+FORWARDED_HOST_HEADER = "x-forwarded-host"
+
+# Route-store (CloudFront KeyValueStore) key formats. Distinct prefixes keep the namespaces apart
+# (reference defect 13: an alias could overwrite another project's page key).
+ALIAS_KEY_PREFIX = "a:"  # a:<alias>                      -> <project>
+LIVE_KEY_PREFIX = "l:"  # l:<project>                     -> <deployment-id>
+PAGE_KEY_PREFIX = "p:"  # p:<project>/<deployment-id><path> -> <object path>
+
+# Lambda aliases and artifact names.
+LIVE_ALIAS = "live"
+CODEDEPLOY_HOOK_PREFIX = "CodeDeployHook_"  # AWSCodeDeployRoleForLambda may only invoke these
+
+# The GitHub App credentials secret (created by the operator) holds exactly these keys.
+GITHUB_SECRET_KEYS = ("client_id", "client_secret", "app_id", "app_secret", "webhook_secret")
+
+# Log kinds of a project.
+PROJECT_LOG_KINDS = ("event", "build", "deploy", "server")
+# The platform's own log groups, one per subsystem.
+PLATFORM_LOG_KINDS = ("api", "dashboard", "router", "pipeline")
+
+# Table names by role.
+TABLES = ("users", "projects", "subscriptions", "deployments", "nonces")
+
+
+def valid_stack_name(name: str) -> bool:
+    return re.fullmatch(STACK_NAME_PATTERN, name) is not None and "--" not in name
+
+
+def valid_project_name(name: str) -> bool:
+    return (
+        re.fullmatch(PROJECT_NAME_PATTERN, name) is not None
+        and "--" not in name
+        and name not in RESERVED_PROJECT_NAMES
+    )
+
+
+def alias_key(alias: str) -> str:
+    return f"{ALIAS_KEY_PREFIX}{alias}"
+
+
+def live_key(project: str) -> str:
+    return f"{LIVE_KEY_PREFIX}{project}"
+
+
+def page_key(project: str, deployment_id: str, path: str) -> str:
+    """`path` is the request path without `.html` or trailing slash, e.g. `/`, `/about`, `/blog`."""
+    return f"{PAGE_KEY_PREFIX}{project}/{deployment_id}{path}"
+
+
+def build_detail_type(project: str) -> str:
+    return f"{BUILD_DETAIL_TYPE_PREFIX}{project}"
+
+
+def deployment_prefix(project: str, deployment_id: str) -> str:
+    """Where one deployment's static files live in the project bucket (and build output)."""
+    return f"{project}/{deployment_id}/"
+
+
+@dataclass(frozen=True)
+class Names:
+    """Names of one installation, all derived from its stack name."""
+
+    stack: str = DEFAULT_STACK_NAME
+
+    def __post_init__(self) -> None:
+        if not valid_stack_name(self.stack):
+            raise ValueError(
+                f"invalid stack name {self.stack!r}: 3-{MAX_STACK_NAME} lowercase letters, digits and "
+                "single hyphens, starting with a letter"
+            )
+
+    # DynamoDB
+    def table(self, kind: str) -> str:
+        if kind not in TABLES:
+            raise KeyError(kind)
+        return f"{self.stack}-{kind}"
+
+    # Secrets Manager
+    @property
+    def session_key_secret(self) -> str:
+        return f"{self.stack}/session-key"
+
+    @property
+    def ticket_key_secret(self) -> str:
+        return f"{self.stack}/ticket-key"
+
+    @property
+    def origin_secret(self) -> str:
+        return f"{self.stack}/origin-secret"
+
+    @property
+    def token_key_alias(self) -> str:
+        """KMS alias of the key that encrypts GitHub tokens at rest."""
+        return f"alias/{self.stack}-tokens"
+
+    # CloudWatch Logs
+    def platform_log_group(self, kind: str) -> str:
+        if kind not in PLATFORM_LOG_KINDS:
+            raise KeyError(kind)
+        return f"/aws/lambda/{self.stack}-{kind}"
+
+    @property
+    def project_log_group_prefix(self) -> str:
+        return f"/{self.stack}/project/"
+
+    def project_log_group(self, project: str, kind: str) -> str:
+        if kind not in PROJECT_LOG_KINDS:
+            raise KeyError(kind)
+        return f"{self.project_log_group_prefix}{project}/{kind}"
+
+    # Lambda
+    def function(self, role: str) -> str:
+        return f"{self.stack}-{role}"
+
+    def hook_function(self, role: str) -> str:
+        return f"{CODEDEPLOY_HOOK_PREFIX}{self.stack}-{role}"
+
+    @property
+    def project_function_prefix(self) -> str:
+        return f"{self.stack}-srv-"
+
+    def project_function(self, project: str) -> str:
+        return f"{self.project_function_prefix}{project}"
+
+    # HTTP APIs
+    @property
+    def api(self) -> str:
+        return f"{self.stack}-api"
+
+    @property
+    def router_api(self) -> str:
+        return f"{self.stack}-router-api"
+
+    # EventBridge
+    @property
+    def bus(self) -> str:
+        return f"{self.stack}-pipeline"
+
+    def rule(self, role: str) -> str:
+        return f"{self.stack}-{role}"
+
+    @property
+    def project_build_rule_prefix(self) -> str:
+        return f"{self.stack}-build-"
+
+    def project_build_rule(self, project: str) -> str:
+        return f"{self.project_build_rule_prefix}{project}"
+
+    # Batch
+    @property
+    def compute_environment(self) -> str:
+        return f"{self.stack}-build"
+
+    @property
+    def job_queue(self) -> str:
+        return f"{self.stack}-build"
+
+    @property
+    def job_definition_prefix(self) -> str:
+        return f"{self.stack}-build-"
+
+    def job_definition(self, project: str) -> str:
+        return f"{self.job_definition_prefix}{project}"
+
+    # EC2
+    @property
+    def build_security_group(self) -> str:
+        return f"{self.stack}-build-egress"
+
+    # CloudFront (names are account-global: one stack name per account)
+    def cloudfront(self, role: str) -> str:
+        return f"{self.stack}-{role}"
+
+    @property
+    def route_store(self) -> str:
+        return f"{self.stack}-routes"
+
+    # CloudFormation
+    @property
+    def project_stack_prefix(self) -> str:
+        return f"{self.stack}-project-"
+
+    def project_stack(self, project: str) -> str:
+        return f"{self.project_stack_prefix}{project}"
+
+    def project_of_stack(self, stack_name: str) -> str | None:
+        prefix = self.project_stack_prefix
+        return stack_name[len(prefix) :] if stack_name.startswith(prefix) else None
+
+    # IAM: project roles live under their own path, so the CloudFormation service role can be
+    # limited to it (and to the permissions boundary).
+    @property
+    def project_role_path(self) -> str:
+        return f"/{self.stack}-project/"
+
+    @property
+    def project_boundary_policy(self) -> str:
+        return f"{self.stack}-project-boundary"
+
+    # S3 (the stack generates bucket names; only the artifacts bucket, created before the stack, is named)
+    def artifacts_bucket(self, account_id: str, region: str) -> str:
+        return f"{self.stack}-artifacts-{account_id}-{region}"
+
+    # Tags
+    @property
+    def stack_tag(self) -> str:
+        return "battleshiper:stack"
+
+    @property
+    def project_tag(self) -> str:
+        return "battleshiper:project"
+
+    @property
+    def template_hash_tag(self) -> str:
+        return "battleshiper:template-hash"
+
+
+class Env:
+    """Environment variable names the templates set and the Lambdas read."""
+
+    STACK = "BATTLESHIPER_STACK"
+    DOMAIN = "BATTLESHIPER_DOMAIN"
+    USERS_TABLE = "USERS_TABLE"
+    PROJECTS_TABLE = "PROJECTS_TABLE"
+    SUBSCRIPTIONS_TABLE = "SUBSCRIPTIONS_TABLE"
+    DEPLOYMENTS_TABLE = "DEPLOYMENTS_TABLE"
+    NONCES_TABLE = "NONCES_TABLE"
+    SESSION_KEY_SECRET_ARN = "SESSION_KEY_SECRET_ARN"
+    TICKET_KEY_SECRET_ARN = "TICKET_KEY_SECRET_ARN"
+    ORIGIN_SECRET_ARN = "ORIGIN_SECRET_ARN"
+    GITHUB_SECRET_ARN = "GITHUB_SECRET_ARN"
+    TOKEN_KEY_ARN = "TOKEN_KEY_ARN"
+    ADMIN_GITHUB_USER = "ADMIN_GITHUB_USER"
+    EVENT_BUS = "EVENT_BUS"
+    ROUTE_STORE_ARN = "ROUTE_STORE_ARN"
+    PROJECT_BUCKET = "PROJECT_BUCKET"
+    BUILD_BUCKET = "BUILD_BUCKET"
+    DASHBOARD_BUCKET = "DASHBOARD_BUCKET"
+    ARTIFACTS_BUCKET = "ARTIFACTS_BUCKET"
+    PROJECT_TEMPLATE_KEY = "PROJECT_TEMPLATE_KEY"
+    BUILD_SCRIPT_KEY = "BUILD_SCRIPT_KEY"
+    DASHBOARD_ASSETS_KEY = "DASHBOARD_ASSETS_KEY"
+    BUILD_QUEUE_ARN = "BUILD_QUEUE_ARN"
+    PROJECT_STACK_ROLE_ARN = "PROJECT_STACK_ROLE_ARN"
+    PROJECT_BOUNDARY_ARN = "PROJECT_BOUNDARY_ARN"
+    PROJECT_DISTRIBUTION_ID = "PROJECT_DISTRIBUTION_ID"
+    KEEP_DEPLOYMENTS = "KEEP_DEPLOYMENTS"
+    LOG_RETENTION_DAYS = "LOG_RETENTION_DAYS"
+    PLATFORM_LOG_GROUPS = "PLATFORM_LOG_GROUPS"  # comma-separated, for the admin log viewer

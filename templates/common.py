@@ -1,0 +1,174 @@
+"""Building blocks shared by the subsystem modules: a function with its own role and log group,
+IAM statement helpers, ARNs that follow the partition."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from awacs import logs
+from awacs.aws import Allow, Principal, PolicyDocument, Statement
+from awacs.aws import Action as AwacsAction
+from awacs.sts import AssumeRole
+from troposphere import AWSObject, GetAtt, Parameter, Ref, Sub, Tags, Template
+from troposphere.awslambda import Code, Environment, Function, LoggingConfig
+from troposphere.iam import Policy, Role
+from troposphere.logs import LogGroup
+
+from templates.config import PlatformConfig
+
+PARAM_DOMAIN = "Domain"
+PARAM_CERTIFICATE = "CertificateArn"
+PARAM_WILDCARD_CERTIFICATE = "WildcardCertificateArn"
+PARAM_GITHUB_SECRET = "GitHubSecretArn"
+PARAM_ADMIN = "AdminGitHubUser"
+PARAM_ARTIFACTS_BUCKET = "ArtifactsBucket"
+
+PARTITION = "${AWS::Partition}"
+REGION = "${AWS::Region}"
+ACCOUNT = "${AWS::AccountId}"
+URL_SUFFIX = "${AWS::URLSuffix}"
+
+# Write actions the platform grants on `Resource: "*"` because AWS offers no resource-level
+# permission for them. tests/templates/test_structure.py refuses any other `*` write grant.
+WILDCARD_WRITE_ACTIONS = frozenset(
+    {
+        "batch:RegisterJobDefinition",  # job definition ARNs carry a revision not known in advance
+        "batch:DeregisterJobDefinition",
+        "lambda:CreateEventSourceMapping",
+        "xray:PutTraceSegments",
+        "xray:PutTelemetryRecords",
+    }
+)
+
+
+def arn(service: str, resource: str, region: bool = True, account: bool = True) -> Sub:
+    """An ARN in the stack's partition (`resource` may use `${...}` Sub variables)."""
+    return Sub(
+        f"arn:{PARTITION}:{service}:{REGION if region else ''}:{ACCOUNT if account else ''}:{resource}"
+    )
+
+
+def allow(actions: Sequence[str], resources: Sequence[object], **kw: object) -> Statement:
+    return Statement(
+        Effect=Allow,
+        Action=[AwacsAction(*a.split(":", 1)) for a in actions],
+        Resource=list(resources),
+        **kw,
+    )
+
+
+def service_role(
+    t: Template,
+    logical_id: str,
+    service: str,
+    statements: Sequence[Statement],
+    *,
+    managed_policies: Sequence[object] = (),
+    path: str | None = None,
+    boundary: object | None = None,
+) -> Role:
+    """A role that one AWS service assumes, with one inline policy holding exactly `statements`."""
+    props: dict[str, object] = {
+        "AssumeRolePolicyDocument": PolicyDocument(
+            Version="2012-10-17",
+            Statement=[
+                Statement(Effect=Allow, Action=[AssumeRole], Principal=Principal("Service", [service]))
+            ],
+        ),
+    }
+    if statements:
+        props["Policies"] = [
+            Policy(
+                PolicyName="access",
+                PolicyDocument=PolicyDocument(Version="2012-10-17", Statement=list(statements)),
+            )
+        ]
+    if managed_policies:
+        props["ManagedPolicyArns"] = list(managed_policies)
+    if path:
+        props["Path"] = path
+    if boundary is not None:
+        props["PermissionsBoundary"] = boundary
+    return t.add_resource(Role(logical_id, **props))
+
+
+def log_group(t: Template, logical_id: str, name: object, retention_days: int) -> LogGroup:
+    return t.add_resource(
+        LogGroup(logical_id, LogGroupName=name, RetentionInDays=retention_days, DeletionPolicy="Delete")
+    )
+
+
+def log_group_arn(group: LogGroup) -> Sub:
+    """The `…:log-group:<name>:*` ARN IAM expects for stream-level actions."""
+    return Sub(f"arn:{PARTITION}:logs:{REGION}:{ACCOUNT}:log-group:${{Name}}:*", Name=Ref(group))
+
+
+def log_write(group: LogGroup) -> Statement:
+    """CreateLogStream/PutLogEvents on one group (and its streams)."""
+    return allow(["logs:CreateLogStream", "logs:PutLogEvents"], [log_group_arn(group)])
+
+
+@dataclass
+class FunctionSpec:
+    """What differs between the platform's Python functions."""
+
+    logical_id: str
+    name: str
+    handler: str
+    artifact: str
+    log_group: LogGroup
+    statements: list[Statement] = field(default_factory=list)
+    environment: dict[str, object] = field(default_factory=dict)
+    timeout: int = 10
+    memory: int = 256
+    runtime: str | None = None  # default: the config's Python runtime
+    layers: bool = True
+    description: str = ""
+
+
+def python_function(t: Template, config: PlatformConfig, spec: FunctionSpec) -> tuple[Function, Role]:
+    """A Lambda function with its own role (log writing plus `spec.statements`), code from the
+    artifacts bucket and the dependency layer."""
+    role = service_role(
+        t,
+        f"{spec.logical_id}Role",
+        "lambda.amazonaws.com",
+        [log_write(spec.log_group), *spec.statements],
+    )
+    artifact = config.artifact(spec.artifact)
+    props: dict[str, object] = {
+        "FunctionName": spec.name,
+        "Description": spec.description or spec.name,
+        "Runtime": spec.runtime or config.python_runtime,
+        "Architectures": [config.architecture],
+        "Handler": spec.handler,
+        "Code": Code(S3Bucket=Ref(PARAM_ARTIFACTS_BUCKET), S3Key=artifact.key),
+        "Role": GetAtt(role, "Arn"),
+        "MemorySize": spec.memory,
+        "Timeout": spec.timeout,
+        "LoggingConfig": LoggingConfig(LogGroup=Ref(spec.log_group)),
+        "Tags": Tags(**{config.names.stack_tag: config.stack_name}),
+    }
+    if spec.layers:
+        props["Layers"] = [Ref("DependencyLayer")]
+    env = {"BATTLESHIPER_STACK": config.stack_name, **spec.environment}
+    props["Environment"] = Environment(Variables=env)
+    function = t.add_resource(Function(spec.logical_id, **props))
+    return function, role
+
+
+def add_parameter(t: Template, name: str, description: str, pattern: str, constraint: str) -> Parameter:
+    return t.add_parameter(
+        Parameter(
+            name,
+            Type="String",
+            Description=description,
+            AllowedPattern=pattern,
+            ConstraintDescription=constraint,
+        )
+    )
+
+
+def resource_of(t: Template, logical_id: str) -> AWSObject:
+    return t.resources[logical_id]
