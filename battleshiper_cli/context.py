@@ -14,6 +14,10 @@ from lambdas.shared.names import Names
 
 OutputFormat = Literal["text", "json"]
 
+# Clients by service name that replace the boto3 ones: tests put fakes here for what no emulator
+# covers (CloudFormation change sets, stack events, rollbacks). Empty in normal use.
+CLIENT_OVERRIDES: dict[str, Any] = {}
+
 
 @dataclass
 class Context:
@@ -46,6 +50,8 @@ class Context:
         return str(region)
 
     def client(self, service: str, region: str | None = None) -> Any:
+        if service in CLIENT_OVERRIDES:
+            return CLIENT_OVERRIDES[service]
         config = botocore.config.Config(retries={"max_attempts": 8, "mode": "adaptive"})
         return self.session().client(
             service,  # type: ignore[call-overload]
