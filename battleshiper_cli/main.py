@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import functools
+import importlib
+import pkgutil
 import traceback
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -65,9 +67,8 @@ def guarded(fn: F) -> F:
             known = translate(err)
             if known is None:
                 raise
-            verbose = any(isinstance(a, typer.Context) and a.obj and a.obj.verbose for a in args) or any(
-                isinstance(v, typer.Context) and v.obj and v.obj.verbose for v in kwargs.values()
-            )
+            contexts = [v for v in (*args, *kwargs.values()) if hasattr(v, "find_root")]  # click contexts
+            verbose = any(getattr(c.find_root().obj, "verbose", False) for c in contexts)
             if verbose:
                 console.print(traceback.format_exc(), markup=False)
             console.print(f"[red]error:[/red] {known.message}", markup=True, highlight=False)
@@ -105,8 +106,11 @@ def root(
 
 
 def _register() -> None:
-    # Imported here so each command module can import `app`/`guarded` from this module.
-    from battleshiper_cli.commands import delete, package, setup, synth, update  # noqa: F401
+    """Import every module of `battleshiper_cli.commands`; each registers its commands on `app`."""
+    from battleshiper_cli import commands
+
+    for module in sorted(m.name for m in pkgutil.iter_modules(commands.__path__)):
+        importlib.import_module(f"{commands.__name__}.{module}")
 
 
 _register()

@@ -9,7 +9,6 @@ import typer
 from battleshiper_cli.context import Context
 from battleshiper_cli.main import app, guarded
 from battleshiper_cli.output import console
-from battleshiper_cli.synthesis import platform_template_json
 
 
 @app.command()
@@ -22,6 +21,8 @@ def synth(
                                                "(default: package now, reusing .battleshiper/build)."),
 ) -> None:
     """Print the platform's CloudFormation template (JSON). Needs no AWS access."""
+    from battleshiper_cli.synthesis import platform_template_json  # troposphere loads only when needed
+
     c: Context = ctx.obj
     body = platform_template_json(c.stack_name, build_dir)
     if out:
