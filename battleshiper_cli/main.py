@@ -27,8 +27,13 @@ app = typer.Typer(
 F = TypeVar("F", bound=Callable[..., Any])
 
 THROTTLING_CODES = {"Throttling", "ThrottlingException", "TooManyRequestsException", "RequestLimitExceeded"}
-CREDENTIAL_CODES = {"ExpiredToken", "ExpiredTokenException", "InvalidClientTokenId", "UnrecognizedClientException",
-                    "SignatureDoesNotMatch"}
+CREDENTIAL_CODES = {
+    "ExpiredToken",
+    "ExpiredTokenException",
+    "InvalidClientTokenId",
+    "UnrecognizedClientException",
+    "SignatureDoesNotMatch",
+}
 
 
 def translate(err: Exception) -> BattleshiperError | None:
@@ -36,7 +41,9 @@ def translate(err: Exception) -> BattleshiperError | None:
     if isinstance(err, BattleshiperError):
         return err
     if isinstance(err, botocore.exceptions.NoCredentialsError | botocore.exceptions.PartialCredentialsError):
-        return AwsError("no AWS credentials found", hint="pass --profile, or run `aws configure` / `aws sso login`")
+        return AwsError(
+            "no AWS credentials found", hint="pass --profile, or run `aws configure` / `aws sso login`"
+        )
     if isinstance(err, botocore.exceptions.NoRegionError):
         return AwsError("no AWS region configured", hint="pass --region or set AWS_REGION")
     if isinstance(err, botocore.exceptions.EndpointConnectionError):
@@ -45,12 +52,22 @@ def translate(err: Exception) -> BattleshiperError | None:
         code = err.response.get("Error", {}).get("Code", "")
         message = err.response.get("Error", {}).get("Message", str(err))
         if code in THROTTLING_CODES:
-            return AwsError(f"AWS is throttling requests ({code})", hint="wait a minute and run the command again")
+            return AwsError(
+                f"AWS is throttling requests ({code})", hint="wait a minute and run the command again"
+            )
         if code in CREDENTIAL_CODES:
-            return AwsError(f"AWS rejected the credentials: {message}", hint="refresh them (`aws sso login`) or pass --profile")
+            return AwsError(
+                f"AWS rejected the credentials: {message}",
+                hint="refresh them (`aws sso login`) or pass --profile",
+            )
         if code in {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation"}:
-            return AwsError(f"access denied: {message}", hint="use credentials with administrator rights for setup, update and delete")
-        return AwsError(f"{err.operation_name} failed: {code}: {message}", hint="run again with --verbose for details")
+            return AwsError(
+                f"access denied: {message}",
+                hint="use credentials with administrator rights for setup, update and delete",
+            )
+        return AwsError(
+            f"{err.operation_name} failed: {code}: {message}", hint="run again with --verbose for details"
+        )
     return None
 
 
@@ -91,18 +108,32 @@ def stack_name_option(value: str) -> str:
 def root(
     ctx: typer.Context,
     profile: str | None = typer.Option(None, "--profile", envvar="AWS_PROFILE", help="AWS profile to use."),
-    region: str | None = typer.Option(None, "--region", envvar="AWS_REGION", help="AWS region of the platform."),
-    stack_name: str = typer.Option(DEFAULT_STACK_NAME, "--stack-name", callback=stack_name_option,
-                                   help="Name of the platform stack; every resource name derives from it."),
-    endpoint_url: str | None = typer.Option(None, "--endpoint-url",
-                                            help="Send every AWS call to this endpoint (emulators)."),
+    region: str | None = typer.Option(
+        None, "--region", envvar="AWS_REGION", help="AWS region of the platform."
+    ),
+    stack_name: str = typer.Option(
+        DEFAULT_STACK_NAME,
+        "--stack-name",
+        callback=stack_name_option,
+        help="Name of the platform stack; every resource name derives from it.",
+    ),
+    endpoint_url: str | None = typer.Option(
+        None, "--endpoint-url", help="Send every AWS call to this endpoint (emulators)."
+    ),
     output: OutputFormat = typer.Option("text", "--output", "-o", help="Output format: text or json."),
     yes: bool = typer.Option(False, "--yes", "-y", help="Answer yes to every confirmation."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Show tracebacks and AWS request details."),
 ) -> None:
     """Install, update and operate Battleshiper."""
-    ctx.obj = Context(profile=profile, region=region, stack_name=stack_name, endpoint_url=endpoint_url,
-                      output=output, yes=yes, verbose=verbose)
+    ctx.obj = Context(
+        profile=profile,
+        region=region,
+        stack_name=stack_name,
+        endpoint_url=endpoint_url,
+        output=output,
+        yes=yes,
+        verbose=verbose,
+    )
 
 
 def _register() -> None:

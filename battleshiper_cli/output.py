@@ -7,8 +7,9 @@ from typing import Any
 
 from rich.console import Console
 
-console = Console(stderr=True, highlight=False, soft_wrap=True)
-stdout = Console(highlight=False, soft_wrap=True)
+# emoji=False: ARNs contain ":secret:" and similar, which Rich would turn into emoji.
+console = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
+stdout = Console(highlight=False, soft_wrap=True, emoji=False)
 
 
 def emit_json(value: Any) -> None:

@@ -6,9 +6,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from awacs import logs
-from awacs.aws import Allow, Principal, PolicyDocument, Statement
 from awacs.aws import Action as AwacsAction
+from awacs.aws import Allow, PolicyDocument, Principal, Statement
 from awacs.sts import AssumeRole
 from troposphere import AWSObject, GetAtt, Parameter, Ref, Sub, Tags, Template
 from troposphere.awslambda import Code, Environment, Function, LoggingConfig
@@ -36,6 +35,7 @@ WILDCARD_WRITE_ACTIONS = frozenset(
         "batch:RegisterJobDefinition",  # job definition ARNs carry a revision not known in advance
         "batch:DeregisterJobDefinition",
         "lambda:CreateEventSourceMapping",
+        "logs:StopQuery",  # addressed by query id only (GetQueryResults likewise, but it is a read)
         "xray:PutTraceSegments",
         "xray:PutTelemetryRecords",
     }

@@ -1,9 +1,424 @@
-"""Placeholder; replaced by the pipeline subsystem."""
+"""The pipeline subsystem: the event bus and the init/deploy/delete functions behind it, the Batch build
+queue in its own VPC, the build asset bucket, and what project stacks are made with (the CloudFormation
+service role that creates them and the permissions boundary every project role carries)."""
 
-from troposphere import Template
+from __future__ import annotations
 
+from collections.abc import Sequence
+
+from awacs.aws import Action as AwacsAction
+from awacs.aws import Allow, ArnLike, Condition, Deny, PolicyDocument, Principal, Statement, StringEquals
+from awacs.aws import Bool as AwacsBool
+from troposphere import GetAtt, GetAZs, Output, Ref, Select, Sub, Tags, Template
+from troposphere.awslambda import DestinationConfig, EventInvokeConfig, Function, OnFailure, Permission
+from troposphere.batch import (
+    ComputeEnvironment,
+    ComputeEnvironmentOrder,
+    ComputeResources,
+    JobQueue,
+    JobStateTimeLimitAction,
+)
+from troposphere.ec2 import (
+    VPC,
+    InternetGateway,
+    Route,
+    RouteTable,
+    SecurityGroup,
+    SecurityGroupRule,
+    Subnet,
+    SubnetRouteTableAssociation,
+    VPCGatewayAttachment,
+)
+from troposphere.events import DeadLetterConfig, EventBus, RetryPolicy, Rule, Target
+from troposphere.iam import ManagedPolicy, Role
+from troposphere.logs import LogGroup
+from troposphere.s3 import (
+    AbortIncompleteMultipartUpload,
+    Bucket,
+    BucketEncryption,
+    BucketPolicy,
+    LifecycleConfiguration,
+    LifecycleRule,
+    OwnershipControls,
+    OwnershipControlsRule,
+    PublicAccessBlockConfiguration,
+    ServerSideEncryptionByDefault,
+    ServerSideEncryptionRule,
+)
+from troposphere.sqs import Queue, QueuePolicy
+
+from lambdas.shared import names
+from lambdas.shared.names import Env
+from templates import ids
+from templates.common import (
+    PARAM_ARTIFACTS_BUCKET,
+    PARTITION,
+    FunctionSpec,
+    allow,
+    arn,
+    python_function,
+    service_role,
+)
 from templates.config import PlatformConfig
+
+VPC_CIDR = "10.120.0.0/16"
+VPC_RESOLVER = "10.120.0.2/32"  # the Amazon resolver sits at the VPC base address + 2
+SUBNET_CIDRS = ("10.120.110.0/24", "10.120.120.0/24", "10.120.130.0/24")
+# Jobs waiting this long for capacity are cancelled rather than left to build hours later.
+RUNNABLE_TIMEOUT_SECONDS = 600
+RUNNABLE_CANCEL_REASON = "CAPACITY:INSUFFICIENT_INSTANCE_CAPACITY"  # one of AWS's predefined reasons
+PIPELINE_TIMEOUT_SECONDS = 900
+
+READ = ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query"]
+WRITE = ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem",
+         "dynamodb:ConditionCheckItem"]
+ROUTE_STORE_WRITE = [f"cloudfront-keyvaluestore:{verb}" for verb in
+                     ("DescribeKeyValueStore", "GetKey", "ListKeys", "PutKey", "DeleteKey", "UpdateKeys")]
+
+
+# --- small helpers -------------------------------------------------------------------------------
+
+def actions(service: str, *verbs: str) -> list[str]:
+    return [f"{service}:{verb}" for verb in verbs]
+
+
+def bucket_arn(bucket: object, suffix: str = "") -> Sub:
+    return Sub(f"arn:{PARTITION}:s3:::${{Bucket}}{suffix}", Bucket=bucket)
+
+
+def table_access(logical_id: str, actions: Sequence[str]) -> Statement:
+    table = GetAtt(logical_id, "Arn")
+    return allow(actions, [table, Sub("${Table}/index/*", Table=table)])
+
+
+def bucket_access(bucket: object, object_actions: Sequence[str], prefix: str = "") -> list[Statement]:
+    return [
+        allow(["s3:ListBucket"], [bucket_arn(bucket)]),
+        allow(object_actions, [bucket_arn(bucket, f"/{prefix}*")]),
+    ]
+
+
+def log_groups_write(pattern: str) -> Statement:
+    """Log writing to every log group matching `pattern` (e.g. all projects' deploy groups)."""
+    return allow(["logs:CreateLogStream", "logs:PutLogEvents"], [arn("logs", f"log-group:{pattern}:*")])
+
+
+def tls_only(resource: object) -> Statement:
+    return Statement(Effect=Deny, Principal=Principal("*"), Action=[AwacsAction("s3", "*")],
+                     Resource=[resource], Condition=Condition(AwacsBool("aws:SecureTransport", "false")))
+
+
+# --- network and Batch -----------------------------------------------------------------------------
+
+def add_network(t: Template, config: PlatformConfig) -> tuple[list[Subnet], SecurityGroup]:
+    """A VPC of public subnets only: builds reach GitHub and npm through the internet gateway (public
+    task addresses), nothing reaches them."""
+    vpc = t.add_resource(VPC("BuildVpc", CidrBlock=VPC_CIDR, EnableDnsSupport=True, EnableDnsHostnames=True,
+                             Tags=Tags(Name=f"{config.stack_name}-build")))
+    gateway = t.add_resource(InternetGateway("BuildInternetGateway"))
+    attachment = t.add_resource(VPCGatewayAttachment("BuildGatewayAttachment", VpcId=Ref(vpc),
+                                                     InternetGatewayId=Ref(gateway)))
+    table = t.add_resource(RouteTable("BuildRouteTable", VpcId=Ref(vpc)))
+    # The route needs the attached gateway (reference defect 74).
+    t.add_resource(Route("BuildInternetRoute", RouteTableId=Ref(table), DestinationCidrBlock="0.0.0.0/0",
+                         GatewayId=Ref(gateway), DependsOn=attachment))
+    subnets = []
+    for index, cidr in enumerate(SUBNET_CIDRS):
+        subnet = t.add_resource(Subnet(f"BuildSubnet{index + 1}", VpcId=Ref(vpc), CidrBlock=cidr,
+                                       AvailabilityZone=Select(index, GetAZs("")), MapPublicIpOnLaunch=False))
+        t.add_resource(SubnetRouteTableAssociation(f"BuildSubnet{index + 1}RouteTableAssociation",
+                                                   SubnetId=Ref(subnet), RouteTableId=Ref(table)))
+        subnets.append(subnet)
+    # No ingress. Egress (reference defect 12): HTTPS for git and npm, HTTP for the registries and mirrors
+    # some install scripts still use, DNS only to the VPC resolver so public resolvers cannot serve as a
+    # tunnel (the Amazon resolver is not filtered by security groups; the rule records the intent).
+    egress = [
+        SecurityGroupRule(IpProtocol=protocol, FromPort=port, ToPort=port, CidrIp=cidr, Description=what)
+        for protocol, port, cidr, what in (("tcp", 443, "0.0.0.0/0", "HTTPS"),
+                                           ("tcp", 80, "0.0.0.0/0", "HTTP"),
+                                           ("udp", 53, VPC_RESOLVER, "DNS"),
+                                           ("tcp", 53, VPC_RESOLVER, "DNS"))
+    ]
+    group = t.add_resource(SecurityGroup(
+        "BuildSecurityGroup", GroupName=config.names.build_security_group, VpcId=Ref(vpc),
+        GroupDescription="Build jobs: no ingress; egress HTTPS, HTTP and DNS only",
+        SecurityGroupEgress=egress,
+    ))
+    return subnets, group
+
+
+def add_batch(t: Template, config: PlatformConfig, subnets: list[Subnet], group: SecurityGroup) -> JobQueue:
+    """Fargate Spot first, on-demand Fargate when Spot has no capacity (reference defect 45). The
+    compute environments keep generated names so that CloudFormation can replace them."""
+    def environment(logical_id: str, capacity: str) -> ComputeEnvironment:
+        return t.add_resource(ComputeEnvironment(
+            logical_id, Type="MANAGED", State="ENABLED",
+            ComputeResources=ComputeResources(
+                Type=capacity, MaxvCpus=config.build_max_vcpus,
+                Subnets=[Ref(s) for s in subnets], SecurityGroupIds=[Ref(group)],
+            ),
+            Tags={config.names.stack_tag: config.stack_name},
+        ))
+
+    spot = environment("BuildComputeEnvironmentSpot", "FARGATE_SPOT")
+    on_demand = environment("BuildComputeEnvironmentOnDemand", "FARGATE")
+    return t.add_resource(JobQueue(
+        ids.BUILD_QUEUE, JobQueueName=config.names.job_queue, State="ENABLED", Priority=1,
+        ComputeEnvironmentOrder=[
+            ComputeEnvironmentOrder(Order=1, ComputeEnvironment=Ref(spot)),
+            ComputeEnvironmentOrder(Order=2, ComputeEnvironment=Ref(on_demand)),
+        ],
+        JobStateTimeLimitActions=[JobStateTimeLimitAction(
+            Action="CANCEL", State="RUNNABLE", MaxTimeSeconds=RUNNABLE_TIMEOUT_SECONDS,
+            Reason=RUNNABLE_CANCEL_REASON,
+        )],
+    ))
+
+
+# --- storage and queues ---------------------------------------------------------------------------
+
+def add_build_bucket(t: Template) -> Bucket:
+    """Build specs and outputs live here for a day: deploy copies what it keeps elsewhere."""
+    bucket = t.add_resource(Bucket(
+        ids.BUILD_BUCKET,
+        DeletionPolicy="Delete",
+        BucketEncryption=BucketEncryption(ServerSideEncryptionConfiguration=[ServerSideEncryptionRule(
+            ServerSideEncryptionByDefault=ServerSideEncryptionByDefault(SSEAlgorithm="AES256"))]),
+        PublicAccessBlockConfiguration=PublicAccessBlockConfiguration(
+            BlockPublicAcls=True, BlockPublicPolicy=True, IgnorePublicAcls=True, RestrictPublicBuckets=True),
+        OwnershipControls=OwnershipControls(Rules=[OwnershipControlsRule(ObjectOwnership="BucketOwnerEnforced")]),
+        LifecycleConfiguration=LifecycleConfiguration(Rules=[LifecycleRule(
+            Id="expire-builds", Status="Enabled", Prefix="", ExpirationInDays=1,
+            AbortIncompleteMultipartUpload=AbortIncompleteMultipartUpload(DaysAfterInitiation=1),
+        )]),
+    ))
+    t.add_resource(BucketPolicy(
+        "BuildAssetBucketPolicy", Bucket=Ref(bucket),
+        PolicyDocument=PolicyDocument(Version="2012-10-17", Statement=[
+            tls_only(bucket_arn(Ref(bucket))), tls_only(bucket_arn(Ref(bucket), "/*")),
+        ]),
+    ))
+    return bucket
+
+
+def add_dead_letter_queue(t: Template) -> Queue:
+    """Pipeline events that could not be delivered or kept failing (reference defects 34, 41)."""
+    return t.add_resource(Queue(ids.PIPELINE_DLQ, MessageRetentionPeriod=14 * 24 * 3600,
+                                SqsManagedSseEnabled=True))
+
+
+def allow_rules_into_queue(t: Template, config: PlatformConfig, queue: Queue, rules: Sequence[Rule]) -> None:
+    """EventBridge puts undeliverable events of the platform's rules and of every project's build rule
+    into the queue."""
+    build_rules = arn("events", f"rule/{config.names.bus}/{config.names.project_build_rule_prefix}*")
+    t.add_resource(QueuePolicy(
+        "PipelineDeadLetterQueuePolicy", Queues=[Ref(queue)],
+        PolicyDocument=PolicyDocument(Version="2012-10-17", Statement=[Statement(
+            Effect=Allow, Principal=Principal("Service", ["events.amazonaws.com"]),
+            Action=[AwacsAction("sqs", "SendMessage")], Resource=[GetAtt(queue, "Arn")],
+            Condition=Condition(ArnLike("aws:SourceArn", [*(GetAtt(r, "Arn") for r in rules), build_rules])),
+        )]),
+    ))
+
+
+# --- project stacks: boundary and service role ----------------------------------------------------
+
+def add_project_boundary(t: Template, config: PlatformConfig, queue: JobQueue,
+                         bucket: Bucket) -> ManagedPolicy:
+    """The most any project role may ever do, whatever a project stack says."""
+    n = config.names
+    return t.add_resource(ManagedPolicy(
+        ids.PROJECT_BOUNDARY, ManagedPolicyName=n.project_boundary_policy,
+        Description="Permissions boundary of every role a project stack creates",
+        PolicyDocument=PolicyDocument(Version="2012-10-17", Statement=[
+            allow(["logs:CreateLogStream", "logs:PutLogEvents"],
+                  [arn("logs", f"log-group:{n.project_log_group_prefix}*"),
+                   arn("logs", f"log-group:{n.project_log_group_prefix}*:*")]),
+            allow(["s3:GetObject", "s3:PutObject"], [bucket_arn(Ref(bucket), "/*")]),
+            allow(["batch:SubmitJob"],
+                  [Ref(queue), arn("batch", f"job-definition/{n.job_definition_prefix}*")]),
+        ]),
+    ))
+
+
+def add_project_stack_role(t: Template, config: PlatformConfig, boundary: ManagedPolicy) -> Role:
+    """CloudFormation creates project stacks with this role: only project-named resources, and roles
+    only under the project path with the boundary attached (reference defect 1)."""
+    n = config.names
+    roles = arn("iam", f"role{n.project_role_path}*", region=False)
+    functions = arn("lambda", f"function:{n.project_function_prefix}*")
+    log_groups = [arn("logs", f"log-group:{n.project_log_group_prefix}*"),
+                  arn("logs", f"log-group:{n.project_log_group_prefix}*:*")]
+    server_code = config.artifact("project-server").key
+    statements = [
+        allow(["iam:CreateRole", "iam:PutRolePolicy", "iam:AttachRolePolicy"], [roles],
+              Condition=Condition(StringEquals("iam:PermissionsBoundary", Ref(boundary)))),
+        allow(actions("iam", "DeleteRole", "DeleteRolePolicy", "DetachRolePolicy", "GetRole", "GetRolePolicy",
+                      "ListRolePolicies", "ListAttachedRolePolicies", "TagRole", "UntagRole",
+                      "UpdateAssumeRolePolicy", "PassRole"), [roles]),
+        allow(actions("logs", "CreateLogGroup", "DeleteLogGroup", "PutRetentionPolicy",
+                      "DeleteRetentionPolicy", "TagResource", "UntagResource", "TagLogGroup", "UntagLogGroup",
+                      "ListTagsForResource", "ListTagsLogGroup"), log_groups),
+        allow(["logs:DescribeLogGroups", "batch:DescribeJobDefinitions"], ["*"]),
+        allow(["batch:RegisterJobDefinition", "batch:DeregisterJobDefinition"], ["*"]),
+        allow(["batch:TagResource", "batch:UntagResource"],
+              [arn("batch", f"job-definition/{n.job_definition_prefix}*")]),
+        allow(actions("events", "PutRule", "DeleteRule", "DescribeRule", "EnableRule", "DisableRule",
+                      "PutTargets", "RemoveTargets", "ListTargetsByRule", "TagResource", "UntagResource",
+                      "ListTagsForResource"),
+              [arn("events", f"rule/{n.bus}/{n.project_build_rule_prefix}*")]),
+        allow(actions("lambda", "CreateFunction", "DeleteFunction", "GetFunction", "GetFunctionConfiguration",
+                      "UpdateFunctionCode", "UpdateFunctionConfiguration", "PublishVersion",
+                      "ListVersionsByFunction", "CreateAlias", "UpdateAlias", "DeleteAlias", "GetAlias",
+                      "TagResource", "UntagResource", "ListTags"),
+              [functions, arn("lambda", f"function:{n.project_function_prefix}*:*")]),
+        # The server function's first code: the placeholder artifact.
+        allow(["s3:GetObject"], [bucket_arn(Ref(PARAM_ARTIFACTS_BUCKET), f"/{server_code}")]),
+    ]
+    return service_role(t, ids.PROJECT_STACK_ROLE, "cloudformation.amazonaws.com", statements)
+
+
+# --- the pipeline functions -----------------------------------------------------------------------
+
+def pipeline_log_group(t: Template) -> LogGroup:
+    """The internal subsystem owns the group; only its logical id matters here."""
+    existing = t.resources.get(ids.PIPELINE_LOG_GROUP)
+    return existing if isinstance(existing, LogGroup) else LogGroup(ids.PIPELINE_LOG_GROUP)
+
+
+def add_functions(t: Template, config: PlatformConfig, *, bus: EventBus, queue: JobQueue, bucket: Bucket,
+                  dlq: Queue, boundary: ManagedPolicy, stack_role: Role) -> list[Rule]:
+    n = config.names
+    template = config.artifact("project-template")
+    environment: dict[str, object] = {
+        Env.EVENT_BUS: GetAtt(bus, "Name"),
+        Env.USERS_TABLE: Ref(ids.USERS_TABLE),
+        Env.PROJECTS_TABLE: Ref(ids.PROJECTS_TABLE),
+        Env.SUBSCRIPTIONS_TABLE: Ref(ids.SUBSCRIPTIONS_TABLE),
+        Env.DEPLOYMENTS_TABLE: Ref(ids.DEPLOYMENTS_TABLE),
+        Env.NONCES_TABLE: Ref(ids.NONCES_TABLE),
+        Env.TICKET_KEY_SECRET_ARN: Ref(ids.TICKET_KEY_SECRET),
+        Env.ARTIFACTS_BUCKET: Ref(PARAM_ARTIFACTS_BUCKET),
+        Env.PROJECT_TEMPLATE_KEY: template.key,
+        Env.PROJECT_TEMPLATE_HASH: template.sha256,
+        Env.PROJECT_SERVER_KEY: config.artifact("project-server").key,
+        Env.BUILD_QUEUE_ARN: Ref(queue),
+        Env.BUILD_BUCKET: Ref(bucket),
+        Env.PROJECT_BUCKET: Ref(ids.PROJECT_BUCKET),
+        Env.ROUTE_STORE_ARN: GetAtt(ids.ROUTE_STORE, "Arn"),
+        Env.PROJECT_STACK_ROLE_ARN: GetAtt(stack_role, "Arn"),
+        Env.PROJECT_BOUNDARY_ARN: Ref(boundary),
+        Env.PIPELINE_DLQ_ARN: GetAtt(dlq, "Arn"),
+        Env.PROJECT_FUNCTION_PREFIX: n.project_function_prefix,
+        Env.KEEP_DEPLOYMENTS: str(config.keep_deployments),
+        Env.LOG_RETENTION_DAYS: str(config.log_retention_days),
+    }
+
+    stacks = arn("cloudformation", f"stack/{n.project_stack_prefix}*/*")
+    common = [
+        allow(["iam:PassRole"], [GetAtt(stack_role, "Arn")],
+              Condition=Condition(StringEquals("iam:PassedToService", "cloudformation.amazonaws.com"))),
+        allow(["sqs:SendMessage"], [GetAtt(dlq, "Arn")]),  # failed invocations (EventInvokeConfig)
+    ]
+    stack_read = ["cloudformation:DescribeStacks", "cloudformation:DescribeStackEvents"]
+    # CreateStack/UpdateStack read the template from its URL with the caller's rights.
+    template_read = allow(["s3:GetObject"], [bucket_arn(Ref(PARAM_ARTIFACTS_BUCKET), f"/{template.key}")])
+    tickets = [allow(["secretsmanager:GetSecretValue"], [Ref(ids.TICKET_KEY_SECRET)]),
+               table_access(ids.NONCES_TABLE, ["dynamodb:PutItem"])]  # one use per ticket id
+    project_functions = arn("lambda", f"function:{n.project_function_prefix}*")
+    statements = {
+        "init": [
+            allow([*stack_read, "cloudformation:CreateStack", "cloudformation:UpdateStack",
+                   "cloudformation:DeleteStack", "cloudformation:TagResource"], [stacks]),
+            template_read, *tickets,
+            table_access(ids.PROJECTS_TABLE, READ + WRITE),
+            table_access(ids.USERS_TABLE, READ),
+            log_groups_write(f"{n.project_log_group_prefix}*/event"),
+        ],
+        "deploy": [
+            allow([*stack_read, "cloudformation:UpdateStack", "cloudformation:TagResource"], [stacks]),
+            template_read,
+            table_access(ids.PROJECTS_TABLE, READ + WRITE),
+            table_access(ids.DEPLOYMENTS_TABLE, READ + WRITE),
+            table_access(ids.USERS_TABLE, READ),
+            table_access(ids.SUBSCRIPTIONS_TABLE, READ),
+            *bucket_access(Ref(bucket), ["s3:GetObject", "s3:DeleteObject"]),
+            *bucket_access(Ref(ids.PROJECT_BUCKET), ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"]),
+            allow(ROUTE_STORE_WRITE, [GetAtt(ids.ROUTE_STORE, "Arn")]),
+            allow(actions("lambda", "GetFunction", "GetFunctionConfiguration", "UpdateFunctionCode",
+                          "PublishVersion", "ListVersionsByFunction", "GetAlias", "UpdateAlias"),
+                  [project_functions]),
+            # Pruning old versions: qualified ARNs only, so the function itself cannot be deleted.
+            allow(["lambda:DeleteFunction"], [arn("lambda", f"function:{n.project_function_prefix}*:*")]),
+            log_groups_write(f"{n.project_log_group_prefix}*/deploy"),
+        ],
+        "delete": [
+            allow([*stack_read, "cloudformation:DeleteStack"], [stacks]),
+            *tickets,
+            table_access(ids.PROJECTS_TABLE, READ + WRITE),
+            table_access(ids.DEPLOYMENTS_TABLE, READ + WRITE),
+            *bucket_access(Ref(bucket), ["s3:DeleteObject"]),
+            *bucket_access(Ref(ids.PROJECT_BUCKET), ["s3:DeleteObject"]),
+            allow(ROUTE_STORE_WRITE, [GetAtt(ids.ROUTE_STORE, "Arn")]),
+        ],
+    }
+
+    group = pipeline_log_group(t)
+    on_pipeline_bus = {"EventBusName": GetAtt(bus, "Name")}
+    triggers: dict[str, tuple[dict[str, object], dict[str, object]]] = {
+        "init": (on_pipeline_bus, {"source": [names.EVENT_SOURCE], "detail-type": [names.INIT_DETAIL_TYPE]}),
+        # Batch reports job state changes on the default bus only.
+        "deploy": ({}, {"source": [names.BATCH_EVENT_SOURCE], "detail-type": [names.BATCH_DETAIL_TYPE],
+                        "detail": {"jobQueue": [Ref(queue)], "status": ["SUCCEEDED", "FAILED"]}}),
+        "delete": (on_pipeline_bus,
+                   {"source": [names.EVENT_SOURCE], "detail-type": [names.DELETE_DETAIL_TYPE]}),
+    }
+    rules = []
+    for role, (bus_props, pattern) in triggers.items():
+        title = f"Pipeline{role.capitalize()}"
+        function, _ = python_function(t, config, FunctionSpec(
+            logical_id=f"{title}Function", name=n.function(f"pipeline-{role}"),
+            handler=f"lambdas.pipeline.{role}.handler", artifact="pipeline", log_group=group,
+            statements=[*common, *statements[role]], environment=environment,
+            timeout=PIPELINE_TIMEOUT_SECONDS, memory=1024 if role == "deploy" else 256,
+            description=f"Pipeline: {role}",
+        ))
+        rules.append(add_trigger(t, title, n.rule(f"pipeline-{role}"), function, dlq, bus_props, pattern))
+    return rules
+
+
+def add_trigger(t: Template, title: str, name: str, function: Function, dlq: Queue,
+                bus_props: dict[str, object], pattern: dict[str, object]) -> Rule:
+    """Rule → function, with retries and a dead-letter queue on both legs: EventBridge's delivery and
+    the function's own asynchronous retries (reference defect 34)."""
+    rule = t.add_resource(Rule(
+        f"{title}Rule", Name=name, State="ENABLED", EventPattern=pattern, **bus_props,
+        Targets=[Target(
+            Id="function", Arn=GetAtt(function, "Arn"),
+            RetryPolicy=RetryPolicy(MaximumRetryAttempts=8, MaximumEventAgeInSeconds=3600),
+            DeadLetterConfig=DeadLetterConfig(Arn=GetAtt(dlq, "Arn")),
+        )],
+    ))
+    t.add_resource(Permission(f"{title}Permission", Action="lambda:InvokeFunction",
+                              FunctionName=GetAtt(function, "Arn"), Principal="events.amazonaws.com",
+                              SourceArn=GetAtt(rule, "Arn")))
+    t.add_resource(EventInvokeConfig(
+        f"{title}InvokeConfig", FunctionName=Ref(function), Qualifier="$LATEST", MaximumRetryAttempts=2,
+        DestinationConfig=DestinationConfig(OnFailure=OnFailure(Destination=GetAtt(dlq, "Arn"))),
+    ))
+    return rule
 
 
 def add(t: Template, config: PlatformConfig) -> None:
-    return None
+    bus = t.add_resource(EventBus(ids.EVENT_BUS, Name=config.names.bus))
+    subnets, group = add_network(t, config)
+    queue = add_batch(t, config, subnets, group)
+    bucket = add_build_bucket(t)
+    dlq = add_dead_letter_queue(t)
+    boundary = add_project_boundary(t, config, queue, bucket)
+    stack_role = add_project_stack_role(t, config, boundary)
+    rules = add_functions(t, config, bus=bus, queue=queue, bucket=bucket, dlq=dlq, boundary=boundary,
+                          stack_role=stack_role)
+    allow_rules_into_queue(t, config, dlq, rules)
+    t.add_output(Output(ids.OUTPUT_BUILD_BUCKET, Value=Ref(bucket)))
+    t.add_output(Output(ids.OUTPUT_PROJECT_STACK_ROLE, Value=GetAtt(stack_role, "Arn")))

@@ -25,20 +25,49 @@ BUCKET_PATTERN = r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"
 
 
 def add_parameters(t: Template) -> None:
-    add_parameter(t, PARAM_DOMAIN, "Domain of the platform, e.g. ship.example.com (no scheme, no trailing dot)",
-                  DOMAIN_PATTERN, "a lowercase host name such as ship.example.com")
-    add_parameter(t, PARAM_CERTIFICATE, "ACM certificate (us-east-1) for the domain",
-                  US_EAST_1_CERTIFICATE_PATTERN, "an ACM certificate ARN in us-east-1")
-    add_parameter(t, PARAM_WILDCARD_CERTIFICATE, "ACM certificate (us-east-1) for *.<domain>",
-                  US_EAST_1_CERTIFICATE_PATTERN, "an ACM certificate ARN in us-east-1")
-    add_parameter(t, PARAM_GITHUB_SECRET,
-                  "Secrets Manager secret with the GitHub App credentials "
-                  "(client_id, client_secret, app_id, app_secret, webhook_secret)",
-                  SECRET_ARN_PATTERN, "a Secrets Manager secret ARN")
-    add_parameter(t, PARAM_ADMIN, "GitHub user name that becomes the platform's first manager",
-                  GITHUB_USER_PATTERN, "a GitHub user name")
-    add_parameter(t, PARAM_ARTIFACTS_BUCKET, "Bucket holding the packaged artifacts (created by setup)",
-                  BUCKET_PATTERN, "an S3 bucket name")
+    add_parameter(
+        t,
+        PARAM_DOMAIN,
+        "Domain of the platform, e.g. ship.example.com (no scheme, no trailing dot)",
+        DOMAIN_PATTERN,
+        "a lowercase host name such as ship.example.com",
+    )
+    add_parameter(
+        t,
+        PARAM_CERTIFICATE,
+        "ACM certificate (us-east-1) for the domain",
+        US_EAST_1_CERTIFICATE_PATTERN,
+        "an ACM certificate ARN in us-east-1",
+    )
+    add_parameter(
+        t,
+        PARAM_WILDCARD_CERTIFICATE,
+        "ACM certificate (us-east-1) for *.<domain>",
+        US_EAST_1_CERTIFICATE_PATTERN,
+        "an ACM certificate ARN in us-east-1",
+    )
+    add_parameter(
+        t,
+        PARAM_GITHUB_SECRET,
+        "Secrets Manager secret with the GitHub App credentials "
+        "(client_id, client_secret, app_id, app_secret, webhook_secret)",
+        SECRET_ARN_PATTERN,
+        "a Secrets Manager secret ARN",
+    )
+    add_parameter(
+        t,
+        PARAM_ADMIN,
+        "GitHub user name that becomes the platform's first manager",
+        GITHUB_USER_PATTERN,
+        "a GitHub user name",
+    )
+    add_parameter(
+        t,
+        PARAM_ARTIFACTS_BUCKET,
+        "Bucket holding the packaged artifacts (created by setup)",
+        BUCKET_PATTERN,
+        "an S3 bucket name",
+    )
 
 
 def add_dependency_layer(t: Template, config: PlatformConfig) -> None:

@@ -37,6 +37,8 @@ PROJECT_HEADER = "x-battleshiper-project"
 DEPLOYMENT_HEADER = "x-battleshiper-deployment"
 ORIGIN_SECRET_HEADER = "x-battleshiper-origin-secret"
 FORWARDED_HOST_HEADER = "x-forwarded-host"
+# Set by the edge when the URI was rewritten to a prerendered page object (`/<project>/<deployment><page>`).
+PAGE_HEADER = "x-battleshiper-page"
 
 # Route-store (CloudFront KeyValueStore) key formats. Distinct prefixes keep the namespaces apart
 # (reference defect 13: an alias could overwrite another project's page key).
@@ -58,6 +60,13 @@ PLATFORM_LOG_KINDS = ("api", "dashboard", "router", "pipeline")
 
 # Table names by role.
 TABLES = ("users", "projects", "subscriptions", "deployments", "nonces")
+# Secondary indexes and the expiry attribute (DynamoDB TTL) of short-lived items.
+USERS_INSTALLATION_INDEX = "gsi_installation_id"  # users by GitHub App installation
+PROJECTS_OWNER_INDEX = "gsi_owner_id"  # projects by owner
+EXPIRY_ATTRIBUTE = "expires_at"  # unix seconds; nonces (ticket ids, webhook deliveries)
+
+# Tag on every dashboard asset: the release (CodeDeploy deployment) that uploaded it.
+DASHBOARD_DEPLOYMENT_TAG = "battleshiper:deployment"
 
 
 def valid_stack_name(name: str) -> bool:
@@ -92,6 +101,36 @@ def build_detail_type(project: str) -> str:
 def deployment_prefix(project: str, deployment_id: str) -> str:
     """Where one deployment's static files live in the project bucket (and build output)."""
     return f"{project}/{deployment_id}/"
+
+
+# Build job hand-over in the build asset bucket. The trigger writes the spec (clone URL, repo-scoped
+# read-only token, branch, commit, commands, output directory); the job reads it and uploads the packed
+# output directory. Only the execution id travels in events (reference defects 2, 42).
+BUILD_SPEC_FILE = "build-spec.json"
+BUILD_OUTPUT_FILE = "output.tar.gz"
+BUILD_EXECUTION_FIELD = "execution_id"  # detail field of the build event and Batch job parameter
+
+
+def build_spec_key(project: str, execution_id: str) -> str:
+    return f"{project}/{execution_id}/{BUILD_SPEC_FILE}"
+
+
+def build_output_key(project: str, execution_id: str) -> str:
+    return f"{project}/{execution_id}/{BUILD_OUTPUT_FILE}"
+
+
+class ProjectStackParams:
+    """Parameters of the per-project stack template, set by the init and deploy functions."""
+
+    PROJECT_NAME = "ProjectName"
+    BUILD_IMAGE = "BuildImage"
+    EVENT_BUS_NAME = "EventBusName"
+    BUILD_QUEUE_ARN = "BuildQueueArn"
+    BUILD_BUCKET = "BuildBucket"
+    BOUNDARY_ARN = "BoundaryArn"
+    DEAD_LETTER_QUEUE_ARN = "DeadLetterQueueArn"
+    SERVER_CODE_BUCKET = "ServerCodeBucket"  # the artifacts bucket
+    SERVER_CODE_KEY = "ServerCodeKey"  # the `project-server` placeholder until the first deploy
 
 
 @dataclass(frozen=True)
@@ -282,6 +321,15 @@ class Env:
     PROJECT_STACK_ROLE_ARN = "PROJECT_STACK_ROLE_ARN"
     PROJECT_BOUNDARY_ARN = "PROJECT_BOUNDARY_ARN"
     PROJECT_DISTRIBUTION_ID = "PROJECT_DISTRIBUTION_ID"
+    PROJECT_FUNCTION_PREFIX = "PROJECT_FUNCTION_PREFIX"
     KEEP_DEPLOYMENTS = "KEEP_DEPLOYMENTS"
     LOG_RETENTION_DAYS = "LOG_RETENTION_DAYS"
     PLATFORM_LOG_GROUPS = "PLATFORM_LOG_GROUPS"  # comma-separated, for the admin log viewer
+    PROJECT_TEMPLATE_HASH = "PROJECT_TEMPLATE_HASH"
+    PROJECT_SERVER_KEY = "PROJECT_SERVER_KEY"  # placeholder server code a new project stack starts with
+    PIPELINE_DLQ_ARN = "PIPELINE_DLQ_ARN"
+    # Read by the build job (set by its job definition; EXECUTION_ID per job by the build rule).
+    PROJECT = "PROJECT"
+    EXECUTION_ID = "EXECUTION_ID"
+    S3_ENDPOINT = "S3_ENDPOINT"
+    BUILD_TIMEOUT_SECONDS = "BUILD_TIMEOUT_SECONDS"

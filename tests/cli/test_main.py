@@ -15,7 +15,16 @@ runner = CliRunner()
 def test_help_documents_exit_codes_and_commands() -> None:
     result = runner.invoke(app, ["--help"])
     assert result.exit_code == 0
-    for word in ("setup", "update", "delete", "synth", "package", "Exit codes", "--stack-name", "--endpoint-url"):
+    for word in (
+        "setup",
+        "update",
+        "delete",
+        "synth",
+        "package",
+        "Exit codes",
+        "--stack-name",
+        "--endpoint-url",
+    ):
         assert word in result.output
 
 

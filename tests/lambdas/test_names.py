@@ -32,7 +32,9 @@ def test_longest_names_are_valid() -> None:
     assert len(LONG_PROJECT) <= 63
 
 
-@pytest.mark.parametrize("bad", ["", "a", "-abc", "abc-", "ab--c", "Upper", "has_underscore", "x" * 21, "9start"])
+@pytest.mark.parametrize(
+    "bad", ["", "a", "-abc", "abc-", "ab--c", "Upper", "has_underscore", "x" * 21, "9start"]
+)
 def test_bad_stack_names_are_refused(bad: str) -> None:
     with pytest.raises(ValueError, match="invalid stack name"):
         Names(bad)
@@ -47,8 +49,19 @@ def test_bad_project_names_are_refused(bad: str) -> None:
 
 def test_two_installations_share_no_name() -> None:
     a, b = Names("alpha"), Names("beta")
-    for attr in ("bus", "route_store", "api", "router_api", "job_queue", "session_key_secret", "ticket_key_secret",
-                 "origin_secret", "project_boundary_policy", "project_role_path", "token_key_alias"):
+    for attr in (
+        "bus",
+        "route_store",
+        "api",
+        "router_api",
+        "job_queue",
+        "session_key_secret",
+        "ticket_key_secret",
+        "origin_secret",
+        "project_boundary_policy",
+        "project_role_path",
+        "token_key_alias",
+    ):
         assert getattr(a, attr) != getattr(b, attr), attr
     for kind in names.TABLES:
         assert a.table(kind) != b.table(kind)

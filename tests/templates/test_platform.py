@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from cfnlint.api import lint_all
+from cfnlint.api import lint
 
 from templates.common import WILDCARD_WRITE_ACTIONS
 
@@ -71,9 +71,18 @@ PLATFORM_HANDLERS = {
 }
 
 
+# Commercial regions an operator may install into (CloudFront resource types do not exist in the
+# China and GovCloud partitions, which the platform does not support).
+LINT_REGIONS = ["us-east-1", "eu-central-1", "ap-southeast-2"]
+
+
 def lint_errors(template: dict[str, Any]) -> list[str]:
-    matches = lint_all(json.dumps(template))
-    return [f"{m.rule.id} {m.message} ({'/'.join(map(str, m.path))})" for m in matches if m.rule.id.startswith("E")]
+    matches = lint(json.dumps(template), regions=LINT_REGIONS)
+    return [
+        f"{m.rule.id} {m.message} ({'/'.join(map(str, m.path))})"
+        for m in matches
+        if m.rule.id.startswith("E")
+    ]
 
 
 def resources(template: dict[str, Any], type_: str) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -161,7 +170,8 @@ def test_bucket_policies_carry_a_source_condition_and_require_tls(platform: dict
                 condition = json.dumps(statement.get("Condition", {})).lower()
                 assert "aws:sourcearn" in condition or "aws:sourceaccount" in condition, logical_id
         assert any(
-            s["Effect"] == "Deny" and "aws:SecureTransport" in json.dumps(s.get("Condition", {})) for s in statements
+            s["Effect"] == "Deny" and "aws:SecureTransport" in json.dumps(s.get("Condition", {}))
+            for s in statements
         ), logical_id
 
 

@@ -1,0 +1,55 @@
+"""`battleshiper setup`: install the platform into the account (docs/SETUP.md)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.markup import escape
+
+from battleshiper_cli import deploy
+from battleshiper_cli.context import Context
+from battleshiper_cli.main import app, guarded
+from battleshiper_cli.output import console, emit_json
+from battleshiper_cli.packaging import DEFAULT_BUILD_DIR
+from battleshiper_cli.preflight import Parameters
+
+
+@app.command()
+@guarded
+def setup(
+    ctx: typer.Context,
+    domain: str = typer.Option(..., "--domain", help="Host name of the platform, e.g. ship.example.com; "
+                                                     "projects live at <project>.<domain>."),
+    certificate_arn: str = typer.Option(..., "--certificate-arn",
+                                        help="ACM certificate in us-east-1 for <domain> (status ISSUED)."),
+    wildcard_certificate_arn: str = typer.Option(..., "--wildcard-certificate-arn",
+                                                 help="ACM certificate in us-east-1 for *.<domain>."),
+    github_secret_arn: str = typer.Option(..., "--github-secret-arn",
+                                          help="Secrets Manager secret with the GitHub App's client_id, "
+                                               "client_secret, app_id, app_secret (PEM) and webhook_secret."),
+    admin: str = typer.Option(..., "--admin", help="GitHub user name that becomes the first manager."),
+    build_dir: Path = typer.Option(DEFAULT_BUILD_DIR, "--build-dir",
+                                   help="Where packaging builds artifacts."),
+) -> None:
+    """Install Battleshiper: preflight checks, packaging, upload, a change set to review, then the
+    stack with live events; finally the first dashboard files and the DNS records to create.
+
+    Exit codes: 0 installed; 1 declined at the confirmation; 2 bad parameters or a failed preflight
+    check (nothing created); 3 the stack failed and rolled back (remove it with `battleshiper delete`).
+    """
+    c: Context = ctx.obj
+    params = Parameters(domain, certificate_arn, wildcard_certificate_arn, github_secret_arn, admin)
+    result = deploy.setup(c, params, build_dir=build_dir, interaction=deploy.Interaction(yes=c.yes))
+    if c.output == "json":
+        emit_json(result.as_json())
+        return
+    console.print(f"[green]{escape(c.stack_name)} is installed ({result.status})[/green]")
+    for key, value in sorted(result.outputs.items()):
+        console.print(f"  {key}: {escape(value)}")
+    console.print("[bold]Create these DNS records:[/bold]")
+    for record in result.dns_records:
+        console.print(f"  {escape(record.name)}  {record.type}  {escape(record.value)}")
+        if record.note:
+            console.print(f"    [dim]{escape(record.note)}[/dim]")
+    console.print(f"Then open https://{escape(params.domain)} and sign in with GitHub as {escape(admin)}.")

@@ -1,0 +1,1 @@
+"""The platform API behind `/api/...` (payload 2.0 HTTP API): one function per route group."""

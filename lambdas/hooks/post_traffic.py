@@ -1,0 +1,27 @@
+"""After traffic has moved to the new dashboard server: delete the static files of every earlier
+release (the new release's files are tagged with this deployment and stay)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from lambdas.hooks import codedeploy_client, run_hook, s3_client
+from lambdas.hooks.assets import delete_other_deployments
+from lambdas.shared.log import log
+from lambdas.shared.names import Env
+
+
+def prune(
+    event: Mapping[str, Any], s3: Any, codedeploy: Any, env: Mapping[str, str], context: Any = None
+) -> dict[str, str]:
+    def work(deployment_id: str) -> None:
+        deleted = delete_other_deployments(s3, env[Env.DASHBOARD_BUCKET], deployment_id)
+        log("old dashboard assets deleted", context=context, deployment_id=deployment_id, files=len(deleted))
+
+    return run_hook(event, codedeploy, work, context=context)
+
+
+def handler(event: dict[str, Any], context: Any) -> dict[str, str]:
+    return prune(event, s3_client(), codedeploy_client(), os.environ, context)

@@ -1,0 +1,1 @@
+"""The deployment pipeline: EventBridge events initialise, deploy and delete project stacks."""

@@ -1,0 +1,175 @@
+// Build runner of a Battleshiper build job: fetch the build spec, check out one commit, install, build,
+// pack the output directory and upload it for the deploy function.
+//
+// Why Node and not a shell script: the job runs in a public Node image (node, git, tar, coreutils) that
+// has no AWS CLI, so the runner signs its two S3 requests itself (SigV4 with the job role's container
+// credentials; the role may only read this project's build specs and write its build outputs).
+// Why no presigned URLs in the event: whatever the build rule hands to the job shows up in the Batch
+// state-change event on the default bus (reference defect 2), so the job gets only its execution id.
+// The project template embeds this file in the job definition (`node --input-type=module -e <this>`),
+// so the job needs no access to the artifacts bucket. Only Node built-ins, and no Batch parameter
+// references (the test checks both).
+//
+// Environment: EXECUTION_ID, PROJECT, BUILD_BUCKET, AWS_REGION, S3_ENDPOINT (e.g. https://<bucket>.s3.
+// <region>.amazonaws.com), BUILD_TIMEOUT_SECONDS (install + build together).
+// Build spec, s3://$BUILD_BUCKET/$PROJECT/$EXECUTION_ID/build-spec.json (written by the build trigger):
+//   { "clone_url": "https://github.com/<owner>/<repo>.git",   no credentials in the URL
+//     "token": "<installation token, this repository only, contents:read>",   optional
+//     "branch": "main", "commit": "<sha>",   commit optional: the branch tip otherwise
+//     "install_command": "npm ci", "build_command": "npm run build", "output_directory": "build" }
+// Output: s3://$BUILD_BUCKET/$PROJECT/$EXECUTION_ID/output.tar.gz, the output directory's contents.
+// The token is never printed and never reaches the install and build commands.
+
+import { spawnSync } from "node:child_process";
+import { createHash, createHmac } from "node:crypto";
+import { mkdtempSync, readFileSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve, sep } from "node:path";
+
+const say = (line) => console.log(`[battleshiper] ${line}`);
+
+class BuildError extends Error {}
+
+function required(name) {
+  const value = process.env[name];
+  if (!value) throw new BuildError(`${name} is not set`);
+  return value;
+}
+
+// --- S3 over SigV4 -------------------------------------------------------------------------------
+
+async function credentials() {
+  if (process.env.AWS_ACCESS_KEY_ID) {
+    // Static keys: the local platform.
+    return { id: process.env.AWS_ACCESS_KEY_ID, secret: process.env.AWS_SECRET_ACCESS_KEY,
+             token: process.env.AWS_SESSION_TOKEN };
+  }
+  const relative = process.env.AWS_CONTAINER_CREDENTIALS_RELATIVE_URI;
+  const url = process.env.AWS_CONTAINER_CREDENTIALS_FULL_URI ?? `http://169.254.170.2${relative}`;
+  const auth = process.env.AWS_CONTAINER_AUTHORIZATION_TOKEN;
+  const response = await fetch(url, { headers: auth ? { authorization: auth } : {} });
+  if (!response.ok) throw new BuildError(`no job credentials (HTTP ${response.status})`);
+  const body = await response.json();
+  return { id: body.AccessKeyId, secret: body.SecretAccessKey, token: body.Token };
+}
+
+const sha256 = (data) => createHash("sha256").update(data).digest("hex");
+const hmac = (key, data) => createHmac("sha256", key).update(data).digest();
+
+function signedHeaders(method, url, body, creds, region) {
+  const amzDate = new Date().toISOString().replace(/[-:]|\.\d{3}/g, "");
+  const scope = `${amzDate.slice(0, 8)}/${region}/s3/aws4_request`;
+  const headers = { host: url.host, "x-amz-content-sha256": sha256(body), "x-amz-date": amzDate };
+  if (creds.token) headers["x-amz-security-token"] = creds.token;
+  const names = Object.keys(headers).sort();
+  const canonical = [method, url.pathname, "", ...names.map((n) => `${n}:${headers[n]}`), "",
+                     names.join(";"), headers["x-amz-content-sha256"]].join("\n");
+  const toSign = ["AWS4-HMAC-SHA256", amzDate, scope, sha256(canonical)].join("\n");
+  let key = hmac(`AWS4${creds.secret}`, amzDate.slice(0, 8));
+  for (const part of [region, "s3", "aws4_request"]) key = hmac(key, part);
+  const signature = createHmac("sha256", key).update(toSign).digest("hex");
+  headers.authorization =
+    `AWS4-HMAC-SHA256 Credential=${creds.id}/${scope}, SignedHeaders=${names.join(";")}, Signature=${signature}`;
+  delete headers.host; // fetch sets it from the URL
+  return headers;
+}
+
+async function s3(method, key, body, extraHeaders = {}) {
+  const url = new URL(`${required("S3_ENDPOINT").replace(/\/$/, "")}/${key}`);
+  const payload = body ?? Buffer.alloc(0);
+  const headers = signedHeaders(method, url, payload, await credentials(), required("AWS_REGION"));
+  const response = await fetch(url, { method, headers: { ...headers, ...extraHeaders },
+                                      body: body ?? undefined });
+  if (!response.ok) throw new BuildError(`S3 ${method} ${key}: HTTP ${response.status}`);
+  return response;
+}
+
+// --- the build ---------------------------------------------------------------------------------
+
+function run(command, args, options = {}) {
+  const result = spawnSync(command, args, { stdio: "inherit", ...options });
+  if (result.error) throw new BuildError(`${command}: ${result.error.message}`);
+  return result.status ?? 1;
+}
+
+function checkSpec(spec) {
+  for (const field of ["clone_url", "branch", "build_command", "output_directory"]) {
+    if (typeof spec[field] !== "string" || !spec[field]) throw new BuildError(`build spec lacks ${field}`);
+  }
+  const url = new URL(spec.clone_url);
+  if (!["https:", "file:"].includes(url.protocol) || url.username || url.password) {
+    throw new BuildError("clone_url must be an https URL without credentials");
+  }
+}
+
+function checkout(spec, dir) {
+  const env = { ...process.env, GIT_TERMINAL_PROMPT: "0" };
+  if (spec.token) {
+    // Through the environment, not the URL or argv: nothing stores or prints it.
+    const basic = Buffer.from(`x-access-token:${spec.token}`).toString("base64");
+    Object.assign(env, { GIT_CONFIG_COUNT: "1", GIT_CONFIG_KEY_0: "http.extraHeader",
+                         GIT_CONFIG_VALUE_0: `Authorization: Basic ${basic}` });
+  }
+  const ref = spec.commit || spec.branch;
+  say(`fetching ${spec.clone_url} ${ref} (shallow)`);
+  if (run("git", ["init", "-q", dir]) !== 0 ||
+      run("git", ["-C", dir, "fetch", "-q", "--depth", "1", "--", spec.clone_url, ref], { env }) !== 0 ||
+      run("git", ["-C", dir, "checkout", "-q", "FETCH_HEAD"]) !== 0) {
+    throw new BuildError("checkout failed");
+  }
+}
+
+function step(name, command, cwd, deadline) {
+  const seconds = Math.floor((deadline - Date.now()) / 1000);
+  if (seconds <= 0) throw new BuildError(`no time left for ${name}`);
+  say(`${name}: ${command}`);
+  // The user's commands see no job credentials and no token.
+  const env = { ...process.env, CI: "true" };
+  for (const key of Object.keys(env)) if (key.startsWith("AWS_")) delete env[key];
+  const status = run("timeout", ["--kill-after=10", String(seconds), "sh", "-c", command], { cwd, env });
+  if (status === 124 || status === 137) throw new BuildError(`${name} timed out`);
+  if (status !== 0) throw new BuildError(`${name} failed (exit ${status})`);
+}
+
+async function main() {
+  const started = Date.now();
+  const execution = required("EXECUTION_ID");
+  const project = required("PROJECT");
+  required("BUILD_BUCKET"); // the endpoint names the bucket; this guards a half-configured job
+  const deadline = started + Number(process.env.BUILD_TIMEOUT_SECONDS || 840) * 1000;
+  if (!/^[A-Za-z0-9-]{1,64}$/.test(execution)) throw new BuildError("EXECUTION_ID is malformed");
+  say(`START BUILD ${project} ${execution}`);
+
+  const text = await (await s3("GET", `${project}/${execution}/build-spec.json`)).text();
+  let spec;
+  try {
+    spec = JSON.parse(text);
+  } catch {
+    throw new BuildError("build spec is not valid JSON"); // the parser's message would quote the token
+  }
+  checkSpec(spec);
+  const work = mkdtempSync(join(tmpdir(), "battleshiper-"));
+  const src = join(work, "src");
+  checkout(spec, src);
+  delete spec.token;
+
+  if (spec.install_command) step("install", spec.install_command, src, deadline);
+  step("build", spec.build_command, src, deadline);
+
+  const output = resolve(src, spec.output_directory);
+  if (!output.startsWith(src + sep) || !statSync(output, { throwIfNoEntry: false })?.isDirectory()) {
+    throw new BuildError(`output directory ${spec.output_directory} does not exist in the repository`);
+  }
+  const archive = join(work, "output.tar.gz");
+  if (run("tar", ["-czf", archive, "-C", output, "."]) !== 0) throw new BuildError("packing failed");
+  const body = readFileSync(archive);
+  await s3("PUT", `${project}/${execution}/output.tar.gz`, body, { "content-type": "application/gzip" });
+  say(`uploaded ${body.length} bytes in ${Math.round((Date.now() - started) / 1000)} s`);
+}
+
+try {
+  await main();
+} catch (error) {
+  say(`BUILD FAILED: ${error instanceof BuildError ? error.message : error}`);
+  process.exit(1);
+}

@@ -1,0 +1,172 @@
+"""`battleshiper update` after a setup: no-op updates, --diff, parameters, rollbacks, project stacks."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from tests.cli.fakes import PROJECT_TEMPLATE, World, aws_world, setup_args
+
+runner = CliRunner()
+ARTIFACTS_BUCKET = "battleshiper-artifacts-123456789012-eu-west-1"
+ROLE = "arn:aws:iam::123456789012:role/battleshiper-ProjectStackRole-abc"
+
+
+def invoke(*args: str) -> Any:
+    from battleshiper_cli.main import app
+
+    return runner.invoke(app, ["--region", "eu-west-1", *args])
+
+
+@pytest.fixture
+def world(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[World]:
+    """An installed platform (setup done), calls recorded from here on."""
+    with aws_world(monkeypatch, tmp_path) as w:
+        from battleshiper_cli.main import app
+
+        result = runner.invoke(app, setup_args())
+        assert result.exit_code == 0, result.output
+        w.cfn.calls.clear()
+        yield w
+
+
+def calls(world: World, operation: str) -> list[dict[str, Any]]:
+    return [kw for op, kw in world.cfn.calls if op == operation]
+
+
+def add_project(world: World, name: str, template_sha256: str) -> None:
+    world.cfn.add_stack(f"battleshiper-project-{name}", template=PROJECT_TEMPLATE, role_arn=ROLE,
+                        parameters={"ProjectName": name},
+                        tags={"battleshiper:project": name, "battleshiper:template-hash": template_sha256})
+
+
+def test_noop_update_uploads_and_executes_nothing(world: World) -> None:
+    stored = world.objects(ARTIFACTS_BUCKET)
+    result = invoke("--yes", "--output", "json", "update")
+    assert result.exit_code == 0, result.output
+    assert "no changes" in result.output
+    printed = json.loads(result.stdout)
+    assert printed["status"] == "no-changes"
+    assert printed["uploaded"] == [] and printed["uploaded_bytes"] == 0
+    assert world.objects(ARTIFACTS_BUCKET) == stored
+    assert world.cfn.count("ExecuteChangeSet") == 0 and world.cfn.count("UpdateStack") == 0
+    assert world.cfn.count("DeleteChangeSet") == 1  # the empty change set is not left behind
+
+
+def test_update_uploads_only_changed_artifacts_and_applies_the_change_set(world: World) -> None:
+    world.package(version="2")  # code changes, the project template does not
+    result = invoke("--yes", "--output", "json", "update")
+    assert result.exit_code == 0, result.output
+    printed = json.loads(result.stdout)
+    assert printed["status"] == "UPDATE_COMPLETE"
+    assert "project-template" not in printed["uploaded"] and "api" in printed["uploaded"]
+    assert {c["logical_id"] for c in printed["changes"]} >= {"DependencyLayer"}
+    assert world.cfn.count("ExecuteChangeSet") == 1
+    (change_set,) = calls(world, "CreateChangeSet")
+    params = {p["ParameterKey"]: p for p in change_set["Parameters"]}
+    assert params["Domain"] == {"ParameterKey": "Domain", "UsePreviousValue": True}
+    assert "UPDATE_COMPLETE" in result.output  # streamed events
+
+
+def test_given_parameters_replace_only_themselves(world: World) -> None:
+    result = invoke("--yes", "update", "--admin", "hubot")
+    assert result.exit_code == 0, result.output
+    (change_set,) = calls(world, "CreateChangeSet")
+    params = {p["ParameterKey"]: p for p in change_set["Parameters"]}
+    assert params["AdminGitHubUser"] == {"ParameterKey": "AdminGitHubUser", "ParameterValue": "hubot"}
+    assert params["Domain"].get("UsePreviousValue") is True
+    assert world.cfn.stack("battleshiper").parameters["AdminGitHubUser"] == "hubot"  # type: ignore[union-attr]
+
+
+def test_diff_exits_0_without_changes(world: World) -> None:
+    result = invoke("update", "--diff")
+    assert result.exit_code == 0, result.output
+    assert "no changes" in result.output
+    assert world.cfn.count("ExecuteChangeSet") == 0
+
+
+def test_diff_exits_1_with_changes_and_executes_nothing(world: World) -> None:
+    world.package(version="2")
+    stored = world.objects(ARTIFACTS_BUCKET)
+    result = invoke("--output", "json", "update", "--diff")
+    assert result.exit_code == 1, result.output
+    assert json.loads(result.stdout)["status"] == "changes"
+    assert world.cfn.count("ExecuteChangeSet") == 0
+    assert world.cfn.count("DeleteChangeSet") == 1
+    new_objects = set(world.objects(ARTIFACTS_BUCKET)) - set(stored)
+    assert all(key.startswith("platform-template/") for key in new_objects)  # no artifact uploaded
+
+
+def test_diff_exits_2_on_error(world: World) -> None:
+    result = invoke("update", "--diff", "--domain", "Not A Domain")
+    assert result.exit_code == 2
+    assert "domain" in result.output
+    assert world.cfn.count("CreateChangeSet") == 0
+
+
+def test_update_of_a_missing_stack_says_to_run_setup(world: World) -> None:
+    result = invoke("--stack-name", "other", "--yes", "update")
+    assert result.exit_code == 2
+    assert "battleshiper setup" in result.output
+
+
+def test_failed_update_rolls_back_and_exits_3(world: World) -> None:
+    world.package(version="2")
+    world.cfn.fail_resources = {"DependencyLayer": "Layer version quota exceeded"}
+    result = invoke("--yes", "update")
+    assert result.exit_code == 3, result.output
+    assert "UPDATE_ROLLBACK_COMPLETE" in result.output
+    assert "Layer version quota exceeded" in result.output
+    assert "rolled the platform back" in result.output
+
+
+def test_busy_stack_is_refused_before_anything_is_uploaded(world: World) -> None:
+    world.cfn.stack("battleshiper").status = "UPDATE_IN_PROGRESS"  # type: ignore[union-attr]
+    world.package(version="2")
+    stored = world.objects(ARTIFACTS_BUCKET)
+    result = invoke("--yes", "update")
+    assert result.exit_code == 2
+    assert "busy (UPDATE_IN_PROGRESS)" in result.output
+    assert world.objects(ARTIFACTS_BUCKET) == stored
+    assert world.cfn.count("CreateChangeSet") == 0
+
+
+def test_project_stacks_behind_are_rolled_forward(world: World) -> None:
+    current = world.artifacts["project-template"]
+    add_project(world, "old", "0" * 64)
+    add_project(world, "fresh", current.sha256)
+    result = invoke("--yes", "--output", "json", "update")
+    assert result.exit_code == 0, result.output
+    (update,) = calls(world, "UpdateStack")
+    assert update["StackName"] == "battleshiper-project-old"
+    assert update["TemplateURL"].endswith(f"/{current.key}")
+    assert update["RoleARN"] == ROLE
+    assert update["Parameters"] == [{"ParameterKey": "ProjectName", "UsePreviousValue": True}]
+    assert {"Key": "battleshiper:template-hash", "Value": current.sha256} in update["Tags"]
+    assert {"Key": "battleshiper:project", "Value": "old"} in update["Tags"]
+    assert json.loads(result.stdout)["projects"] == [
+        {"stack": "battleshiper-project-old", "status": "UPDATE_COMPLETE"}]
+
+
+def test_no_projects_only_lists_them(world: World) -> None:
+    world.package(project_version="2")
+    add_project(world, "site", world.artifacts["project-template"].sha256)
+    add_project(world, "blog", "0" * 64)
+    result = invoke("--yes", "update", "--no-projects")
+    assert result.exit_code == 0, result.output
+    assert "battleshiper-project-blog" in result.output and "without --no-projects" in result.output
+    assert world.cfn.count("UpdateStack") == 0
+
+
+def test_failed_project_roll_forward_exits_3(world: World) -> None:
+    add_project(world, "old", "0" * 64)
+    world.cfn.fail_resources = {"ServerFunction": "Runtime nodejs16.x is no longer supported"}
+    world.package(project_version="2")
+    result = invoke("--yes", "update")
+    assert result.exit_code == 3, result.output
+    assert "battleshiper-project-old" in result.output and "no longer supported" in result.output
