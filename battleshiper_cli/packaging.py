@@ -33,7 +33,6 @@ REQUIREMENTS = LAMBDAS / "requirements.txt"
 PLACEHOLDER = REPO_ROOT / "web" / "placeholder"
 PLACEHOLDER_DASHBOARD_SERVER = PLACEHOLDER / "server"
 PLACEHOLDER_PROJECT_SERVER = PLACEHOLDER / "project-server"
-BUILD_SCRIPTS = (LAMBDAS / "pipeline" / "build.sh", LAMBDAS / "pipeline" / "build.mjs")
 
 DEFAULT_BUILD_DIR = Path(".battleshiper/build")
 MANIFEST = "manifest.json"
@@ -197,14 +196,6 @@ def layer_recipe(build_dir: Path) -> Recipe:
     return Recipe(".zip", inputs, lambda: install_layer(build_dir))
 
 
-def build_script_recipe() -> Recipe:
-    for path in BUILD_SCRIPTS:
-        if path.is_file():
-            return bytes_recipe(path.suffix, path.read_bytes())
-    raise PackagingError(f"no build script: expected {' or '.join(p.name for p in BUILD_SCRIPTS)} "
-                         "in lambdas/pipeline")
-
-
 def project_template_recipe(stack_name: str, others: Mapping[str, PackagedArtifact]) -> Recipe:
     # Imported here: synthesis packages before it renders, and uses this module to do so.
     from battleshiper_cli.synthesis import platform_config, render
@@ -224,7 +215,6 @@ def recipes(build_dir: Path) -> dict[str, Recipe]:
         "dashboard-assets": zip_recipe(
             tree_entries(PLACEHOLDER, skip=[PLACEHOLDER_DASHBOARD_SERVER, PLACEHOLDER_PROJECT_SERVER])
         ),
-        "build-script": build_script_recipe(),
         "project-server": zip_recipe(tree_entries(PLACEHOLDER_PROJECT_SERVER)),
     }
 

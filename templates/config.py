@@ -19,7 +19,6 @@ ARTIFACT_NAMES = (
     "dashboard-server",  # the dashboard's SvelteKit server (Node.js)
     "dashboard-assets",  # the dashboard's static files, uploaded by the pre-traffic hook
     "project-template",  # the per-project stack (JSON)
-    "build-script",  # the script a build job runs
     "project-server",  # placeholder server code of a new project stack (answers 503 until the first deploy)
 )
 
