@@ -54,7 +54,7 @@ class Context:
             return CLIENT_OVERRIDES[service]
         config = botocore.config.Config(retries={"max_attempts": 8, "mode": "adaptive"})
         return self.session().client(
-            service,  # type: ignore[call-overload]
+            service,
             region_name=region or self.region_name,
             endpoint_url=self.endpoint_url,
             config=config,

@@ -8,8 +8,6 @@ route store (a CloudFront KeyValueStore) on every request.
 
 from __future__ import annotations
 
-from awacs.aws import Action as AwacsAction
-from awacs.aws import Allow, Bool, Condition, Deny, PolicyDocument, Principal, Statement, StringEquals
 from troposphere import GetAtt, Output, Ref, Sub, Tags, Template
 from troposphere.apigatewayv2 import Api, Integration, Route, Stage
 from troposphere.awslambda import Permission
@@ -30,8 +28,6 @@ from troposphere.cloudfront import (
     KeyValueStore,
     KeyValueStoreAssociation,
     Origin,
-    OriginAccessControl,
-    OriginAccessControlConfig,
     OriginCustomHeader,
     OriginRequestCookiesConfig,
     OriginRequestHeadersConfig,
@@ -42,19 +38,8 @@ from troposphere.cloudfront import (
     S3OriginConfig,
     ViewerCertificate,
 )
-from troposphere.logs import LogGroup
 from troposphere.s3 import (
-    AbortIncompleteMultipartUpload,
     Bucket,
-    BucketEncryption,
-    BucketPolicy,
-    LifecycleConfiguration,
-    LifecycleRule,
-    OwnershipControls,
-    OwnershipControlsRule,
-    PublicAccessBlockConfiguration,
-    ServerSideEncryptionByDefault,
-    ServerSideEncryptionRule,
 )
 from troposphere.secretsmanager import GenerateSecretString, Secret
 
@@ -67,10 +52,10 @@ from templates.common import (
     FunctionSpec,
     allow,
     arn,
-    log_group,
     python_function,
 )
 from templates.config import PlatformConfig
+from templates.storage import cloudfront_readable, origin_access_control, private_bucket
 
 # Origin ids; the server-route function selects STATIC_ORIGIN by this id (see server_route.js).
 STATIC_ORIGIN = "project-bucket"
@@ -118,85 +103,12 @@ def add(t: Template, config: PlatformConfig) -> None:
             Tags=Tags(**{names.stack_tag: config.stack_name}),
         )
     )
-    bucket = project_bucket(t, config)
+    bucket = private_bucket(t, ids.PROJECT_BUCKET, config)
     api = router(t, config, bucket, secret)
     distribution = project_distribution(t, config, bucket, store, api, secret)
-    bucket_policy(t, bucket, distribution)
+    cloudfront_readable(t, bucket, distribution.title)
     t.add_output(Output(ids.OUTPUT_PROJECT_CDN_HOST, Value=GetAtt(distribution, "DomainName")))
     t.add_output(Output(ids.OUTPUT_PROJECT_BUCKET, Value=Ref(bucket)))
-
-
-def project_bucket(t: Template, config: PlatformConfig) -> Bucket:
-    """Deployments' static files; readable only by the project distribution (bucket_policy)."""
-    return t.add_resource(
-        Bucket(
-            ids.PROJECT_BUCKET,
-            BucketEncryption=BucketEncryption(
-                ServerSideEncryptionConfiguration=[
-                    ServerSideEncryptionRule(
-                        ServerSideEncryptionByDefault=ServerSideEncryptionByDefault(SSEAlgorithm="AES256")
-                    )
-                ]
-            ),
-            PublicAccessBlockConfiguration=PublicAccessBlockConfiguration(
-                BlockPublicAcls=True,
-                BlockPublicPolicy=True,
-                IgnorePublicAcls=True,
-                RestrictPublicBuckets=True,
-            ),
-            OwnershipControls=OwnershipControls(
-                Rules=[OwnershipControlsRule(ObjectOwnership="BucketOwnerEnforced")]
-            ),
-            LifecycleConfiguration=LifecycleConfiguration(
-                Rules=[
-                    LifecycleRule(
-                        Id="abort-incomplete-uploads",
-                        Status="Enabled",
-                        AbortIncompleteMultipartUpload=AbortIncompleteMultipartUpload(DaysAfterInitiation=1),
-                    )
-                ]
-            ),
-            Tags=Tags(**{config.names.stack_tag: config.stack_name}),
-        )
-    )
-
-
-def bucket_policy(t: Template, bucket: Bucket, distribution: Distribution) -> BucketPolicy:
-    objects = Sub("${Arn}/*", Arn=GetAtt(bucket, "Arn"))
-    distribution_arn = arn("cloudfront", f"distribution/${{{distribution.title}}}", region=False)
-    from_distribution = Condition(StringEquals("AWS:SourceArn", distribution_arn))
-    cloudfront = Principal("Service", ["cloudfront.amazonaws.com"])
-    return t.add_resource(
-        BucketPolicy(
-            "ProjectBucketPolicy",
-            Bucket=Ref(bucket),
-            PolicyDocument=PolicyDocument(
-                Version="2012-10-17",
-                Statement=[
-                    Statement(Sid="ProjectDistributionReads", Effect=Allow, Principal=cloudfront,
-                              Action=[AwacsAction("s3", "GetObject")], Resource=[objects],
-                              Condition=from_distribution),
-                    # Lets S3 answer 404 rather than 403 for a missing file (reference defect 64).
-                    Statement(Sid="ProjectDistributionLists", Effect=Allow, Principal=cloudfront,
-                              Action=[AwacsAction("s3", "ListBucket")], Resource=[GetAtt(bucket, "Arn")],
-                              Condition=from_distribution),
-                    Statement(Sid="SecureTransportOnly", Effect=Deny, Principal=Principal("*"),
-                              Action=[AwacsAction("s3", "*")], Resource=[GetAtt(bucket, "Arn"), objects],
-                              Condition=Condition(Bool("aws:SecureTransport", "false"))),
-                ],
-            ),
-        )
-    )
-
-
-def router_log_group(t: Template, config: PlatformConfig) -> LogGroup:
-    """The router's log group belongs to the internal subsystem (it lists the platform's groups);
-    created here only when the template has none yet."""
-    existing = t.resources.get(ids.ROUTER_LOG_GROUP)
-    if isinstance(existing, LogGroup):
-        return existing
-    return log_group(t, ids.ROUTER_LOG_GROUP, config.names.platform_log_group("router"),
-                     config.log_retention_days)
 
 
 def router(t: Template, config: PlatformConfig, bucket: Bucket, secret: Secret) -> Api:
@@ -210,7 +122,7 @@ def router(t: Template, config: PlatformConfig, bucket: Bucket, secret: Secret) 
             name=names.function("router"),
             handler=ROUTER_HANDLER,
             artifact="router",
-            log_group=router_log_group(t, config),
+            log_group=t.resources[ids.ROUTER_LOG_GROUP],  # owned by the internal subsystem
             description="Serves project requests from the project CDN: prerendered pages and server routes",
             timeout=ROUTER_TIMEOUT,
             statements=[
@@ -348,17 +260,9 @@ def project_distribution(t: Template, config: PlatformConfig, bucket: Bucket, st
                                  config)
     static_policy, router_policy = cache_policies(t, config)
     origin_policy = router_origin_request_policy(t, config)
-    access = t.add_resource(
-        OriginAccessControl(
-            "ProjectOriginAccessControl",
-            OriginAccessControlConfig=OriginAccessControlConfig(
-                Name=names.cloudfront("project-bucket"),
-                Description="Project CDN reads the project bucket",
-                OriginAccessControlOriginType="s3",
-                SigningBehavior="always",
-                SigningProtocol="sigv4",
-            ),
-        )
+    access = origin_access_control(
+        t, "ProjectOriginAccessControl", names.cloudfront("project-bucket"),
+        "Project CDN reads the project bucket",
     )
 
     def behaviour(path: str, origin: str, cache_policy: CachePolicy, function: Function,

@@ -8,7 +8,7 @@ import hashlib
 from dataclasses import dataclass
 
 from awacs.aws import Action as AwacsAction
-from awacs.aws import Allow, Bool, Condition, Deny, PolicyDocument, Principal, Statement, StringEquals
+from awacs.aws import Allow, Condition, PolicyDocument, Principal, Statement, StringEquals
 from troposphere import GetAtt, Join, Output, Ref, Sub, Tags, Template
 from troposphere.apigatewayv2 import Api, Integration, Route, Stage
 from troposphere.awslambda import Alias, Function, Permission, Version
@@ -24,8 +24,6 @@ from troposphere.cloudfront import (
     Distribution,
     DistributionConfig,
     Origin,
-    OriginAccessControl,
-    OriginAccessControlConfig,
     OriginCustomHeader,
     OriginRequestCookiesConfig,
     OriginRequestHeadersConfig,
@@ -57,13 +55,6 @@ from troposphere.logs import LogGroup
 from troposphere.policies import CodeDeployLambdaAliasUpdate, UpdatePolicy
 from troposphere.s3 import (
     Bucket,
-    BucketEncryption,
-    BucketPolicy,
-    OwnershipControls,
-    OwnershipControlsRule,
-    PublicAccessBlockConfiguration,
-    ServerSideEncryptionByDefault,
-    ServerSideEncryptionRule,
 )
 from troposphere.secretsmanager import GenerateSecretString, Secret
 
@@ -96,6 +87,7 @@ from templates.common import (
     service_role,
 )
 from templates.config import PlatformConfig
+from templates.storage import cloudfront_readable, origin_access_control, private_bucket
 
 # Paths the dashboard CDN serves from its bucket; everything else goes to the API (and from there to
 # the server function). Known prefixes, not "any path with a dot" (reference defect 58). `/` is the
@@ -526,70 +518,8 @@ def add_http_api(
 
 
 def add_dashboard_bucket(t: Template, config: PlatformConfig) -> Bucket:
-    bucket = t.add_resource(
-        Bucket(
-            ids.DASHBOARD_BUCKET,
-            PublicAccessBlockConfiguration=PublicAccessBlockConfiguration(
-                BlockPublicAcls=True,
-                BlockPublicPolicy=True,
-                IgnorePublicAcls=True,
-                RestrictPublicBuckets=True,
-            ),
-            BucketEncryption=BucketEncryption(
-                ServerSideEncryptionConfiguration=[
-                    ServerSideEncryptionRule(
-                        ServerSideEncryptionByDefault=ServerSideEncryptionByDefault(SSEAlgorithm="AES256")
-                    )
-                ]
-            ),
-            OwnershipControls=OwnershipControls(
-                Rules=[OwnershipControlsRule(ObjectOwnership="BucketOwnerEnforced")]
-            ),
-            Tags=Tags(
-                **{config.names.stack_tag: config.stack_name, "Name": config.names.cloudfront("dashboard")}
-            ),
-        )
-    )
-    objects = Join("", [GetAtt(bucket, "Arn"), "/*"])
-    distribution = arn("cloudfront", f"distribution/${{{ids.DASHBOARD_DISTRIBUTION}}}", region=False)
-    this_distribution = Condition(StringEquals("AWS:SourceArn", distribution))
-    t.add_resource(
-        BucketPolicy(
-            "DashboardBucketPolicy",
-            Bucket=Ref(bucket),
-            PolicyDocument=PolicyDocument(
-                Version="2012-10-17",
-                Statement=[
-                    # Only this distribution (reference defect 16). ListBucket turns a missing file
-                    # into a 404 instead of a 403.
-                    Statement(
-                        Sid="DistributionReads",
-                        Effect=Allow,
-                        Principal=Principal("Service", ["cloudfront.amazonaws.com"]),
-                        Action=[AwacsAction("s3", "GetObject")],
-                        Resource=[objects],
-                        Condition=this_distribution,
-                    ),
-                    Statement(
-                        Sid="DistributionLists",
-                        Effect=Allow,
-                        Principal=Principal("Service", ["cloudfront.amazonaws.com"]),
-                        Action=[AwacsAction("s3", "ListBucket")],
-                        Resource=[GetAtt(bucket, "Arn")],
-                        Condition=this_distribution,
-                    ),
-                    Statement(
-                        Sid="TlsOnly",
-                        Effect=Deny,
-                        Principal=Principal("*"),
-                        Action=[AwacsAction("s3", "*")],
-                        Resource=[GetAtt(bucket, "Arn"), objects],
-                        Condition=Condition(Bool("aws:SecureTransport", "false")),
-                    ),
-                ],
-            ),
-        )
-    )
+    bucket = private_bucket(t, ids.DASHBOARD_BUCKET, config)
+    cloudfront_readable(t, bucket, ids.DASHBOARD_DISTRIBUTION)
     return bucket
 
 
@@ -778,16 +708,9 @@ def _cdn_policies(
 
 def add_dashboard_cdn(t: Template, config: PlatformConfig, bucket: Bucket) -> None:
     static, server, forward = _cdn_policies(t, config)
-    oac = t.add_resource(
-        OriginAccessControl(
-            "DashboardOriginAccessControl",
-            OriginAccessControlConfig=OriginAccessControlConfig(
-                Name=config.names.cloudfront("dashboard"),
-                OriginAccessControlOriginType="s3",
-                SigningBehavior="always",
-                SigningProtocol="sigv4",
-            ),
-        )
+    oac = origin_access_control(
+        t, "DashboardOriginAccessControl", config.names.cloudfront("dashboard"),
+        "Dashboard CDN reads the dashboard bucket",
     )
     static_behaviours = [
         CacheBehavior(

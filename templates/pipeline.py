@@ -7,8 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from awacs.aws import Action as AwacsAction
-from awacs.aws import Allow, ArnLike, Condition, Deny, PolicyDocument, Principal, Statement, StringEquals
-from awacs.aws import Bool as AwacsBool
+from awacs.aws import Allow, ArnLike, Condition, PolicyDocument, Principal, Statement, StringEquals
 from troposphere import GetAtt, GetAZs, Output, Ref, Select, Sub, Tags, Template
 from troposphere.awslambda import DestinationConfig, EventInvokeConfig, Function, OnFailure, Permission
 from troposphere.batch import (
@@ -31,19 +30,10 @@ from troposphere.ec2 import (
 )
 from troposphere.events import DeadLetterConfig, EventBus, RetryPolicy, Rule, Target
 from troposphere.iam import ManagedPolicy, Role
-from troposphere.logs import LogGroup
 from troposphere.s3 import (
     AbortIncompleteMultipartUpload,
     Bucket,
-    BucketEncryption,
-    BucketPolicy,
-    LifecycleConfiguration,
     LifecycleRule,
-    OwnershipControls,
-    OwnershipControlsRule,
-    PublicAccessBlockConfiguration,
-    ServerSideEncryptionByDefault,
-    ServerSideEncryptionRule,
 )
 from troposphere.sqs import Queue, QueuePolicy
 
@@ -60,6 +50,7 @@ from templates.common import (
     service_role,
 )
 from templates.config import PlatformConfig
+from templates.storage import bucket_policy, private_bucket
 
 VPC_CIDR = "10.120.0.0/16"
 VPC_RESOLVER = "10.120.0.2/32"  # the Amazon resolver sits at the VPC base address + 2
@@ -101,11 +92,6 @@ def bucket_access(bucket: object, object_actions: Sequence[str], prefix: str = "
 def log_groups_write(pattern: str) -> Statement:
     """Log writing to every log group matching `pattern` (e.g. all projects' deploy groups)."""
     return allow(["logs:CreateLogStream", "logs:PutLogEvents"], [arn("logs", f"log-group:{pattern}:*")])
-
-
-def tls_only(resource: object) -> Statement:
-    return Statement(Effect=Deny, Principal=Principal("*"), Action=[AwacsAction("s3", "*")],
-                     Resource=[resource], Condition=Condition(AwacsBool("aws:SecureTransport", "false")))
 
 
 # --- network and Batch -----------------------------------------------------------------------------
@@ -177,27 +163,14 @@ def add_batch(t: Template, config: PlatformConfig, subnets: list[Subnet], group:
 
 # --- storage and queues ---------------------------------------------------------------------------
 
-def add_build_bucket(t: Template) -> Bucket:
+def add_build_bucket(t: Template, config: PlatformConfig) -> Bucket:
     """Build specs and outputs live here for a day: deploy copies what it keeps elsewhere."""
-    bucket = t.add_resource(Bucket(
-        ids.BUILD_BUCKET,
-        DeletionPolicy="Delete",
-        BucketEncryption=BucketEncryption(ServerSideEncryptionConfiguration=[ServerSideEncryptionRule(
-            ServerSideEncryptionByDefault=ServerSideEncryptionByDefault(SSEAlgorithm="AES256"))]),
-        PublicAccessBlockConfiguration=PublicAccessBlockConfiguration(
-            BlockPublicAcls=True, BlockPublicPolicy=True, IgnorePublicAcls=True, RestrictPublicBuckets=True),
-        OwnershipControls=OwnershipControls(Rules=[OwnershipControlsRule(ObjectOwnership="BucketOwnerEnforced")]),
-        LifecycleConfiguration=LifecycleConfiguration(Rules=[LifecycleRule(
-            Id="expire-builds", Status="Enabled", Prefix="", ExpirationInDays=1,
-            AbortIncompleteMultipartUpload=AbortIncompleteMultipartUpload(DaysAfterInitiation=1),
-        )]),
-    ))
-    t.add_resource(BucketPolicy(
-        "BuildAssetBucketPolicy", Bucket=Ref(bucket),
-        PolicyDocument=PolicyDocument(Version="2012-10-17", Statement=[
-            tls_only(bucket_arn(Ref(bucket))), tls_only(bucket_arn(Ref(bucket), "/*")),
-        ]),
-    ))
+    expire = LifecycleRule(
+        Id="expire-builds", Status="Enabled", Prefix="", ExpirationInDays=1,
+        AbortIncompleteMultipartUpload=AbortIncompleteMultipartUpload(DaysAfterInitiation=1),
+    )
+    bucket = private_bucket(t, ids.BUILD_BUCKET, config, lifecycle=[expire])
+    bucket_policy(t, bucket)
     return bucket
 
 
@@ -280,12 +253,6 @@ def add_project_stack_role(t: Template, config: PlatformConfig, boundary: Manage
 
 # --- the pipeline functions -----------------------------------------------------------------------
 
-def pipeline_log_group(t: Template) -> LogGroup:
-    """The internal subsystem owns the group; only its logical id matters here."""
-    existing = t.resources.get(ids.PIPELINE_LOG_GROUP)
-    return existing if isinstance(existing, LogGroup) else LogGroup(ids.PIPELINE_LOG_GROUP)
-
-
 def add_functions(t: Template, config: PlatformConfig, *, bus: EventBus, queue: JobQueue, bucket: Bucket,
                   dlq: Queue, boundary: ManagedPolicy, stack_role: Role) -> list[Rule]:
     n = config.names
@@ -363,7 +330,7 @@ def add_functions(t: Template, config: PlatformConfig, *, bus: EventBus, queue: 
         ],
     }
 
-    group = pipeline_log_group(t)
+    group = t.resources[ids.PIPELINE_LOG_GROUP]  # owned by the internal subsystem
     on_pipeline_bus = {"EventBusName": GetAtt(bus, "Name")}
     triggers: dict[str, tuple[dict[str, object], dict[str, object]]] = {
         "init": (on_pipeline_bus, {"source": [names.EVENT_SOURCE], "detail-type": [names.INIT_DETAIL_TYPE]}),
@@ -413,7 +380,7 @@ def add(t: Template, config: PlatformConfig) -> None:
     bus = t.add_resource(EventBus(ids.EVENT_BUS, Name=config.names.bus))
     subnets, group = add_network(t, config)
     queue = add_batch(t, config, subnets, group)
-    bucket = add_build_bucket(t)
+    bucket = add_build_bucket(t, config)
     dlq = add_dead_letter_queue(t)
     boundary = add_project_boundary(t, config, queue, bucket)
     stack_role = add_project_stack_role(t, config, boundary)
