@@ -208,7 +208,7 @@ def add_tables(t: Template, config: PlatformConfig) -> None:
         t,
         config,
         "projects",
-        [("project_name", "S", "HASH")],
+        [("name", "S", "HASH")],
         (PROJECTS_OWNER_INDEX, "owner_id", "S"),
         retain=True,
     )

@@ -1,0 +1,147 @@
+"""The platform's records, as stored in DynamoDB (one table each, names in `names`).
+
+Numbers are ints (DynamoDB returns Decimals; pydantic coerces them back), times are unix seconds,
+sets are lists. GitHub tokens never appear here in clear text.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+def now() -> int:
+    return int(time.time())
+
+
+class Record(BaseModel):
+    model_config = ConfigDict(extra="ignore", validate_assignment=True)
+
+    def item(self) -> dict[str, Any]:
+        """The DynamoDB item (for the boto3 resource API)."""
+        return self.model_dump(mode="json", exclude_none=True)
+
+
+class Role(StrEnum):
+    USER = "USER"
+    SUPPORT = "SUPPORT"
+    MAINTAINER = "MAINTAINER"
+    SUBSCRIPTION_MANAGER = "SUBSCRIPTION_MANAGER"
+    ROLE_MANAGER = "ROLE_MANAGER"
+
+
+class BuildCounter(BaseModel):
+    """Builds started in the current day window (UTC day of `window_start`)."""
+
+    window_start: int = 0
+    count: int = 0
+
+
+class User(Record):
+    id: str  # GitHub's numeric user id, as a string: logins can be renamed and re-claimed
+    login: str  # refreshed at every sign-in
+    name: str = ""
+    avatar_url: str = ""
+    roles: list[Role] = Field(default_factory=lambda: [Role.USER])
+    subscription_id: str | None = None
+    installation_id: int | None = None  # the user's GitHub App installation
+    session_version: int = 1  # bumped by logout / role changes: older session tokens stop working
+    github_refresh_token: str | None = None  # KMS-encrypted, base64
+    build_counter: BuildCounter = Field(default_factory=BuildCounter)
+    created_at: int = Field(default_factory=now)
+
+    @property
+    def privileged(self) -> bool:
+        return any(role != Role.USER for role in self.roles)
+
+
+class Limits(BaseModel):
+    project_count: int = Field(default=1, ge=0)
+    alias_count: int = Field(default=2, ge=0)
+    daily_builds: int = Field(default=20, ge=0)
+    prerender_routes: int = Field(default=1000, ge=0)
+    client_storage: int = Field(default=100 * 2**20, ge=0)  # bytes
+    prerender_storage: int = Field(default=50 * 2**20, ge=0)
+    server_storage: int = Field(default=50 * 2**20, ge=0)
+
+
+class Subscription(Record):
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,31}$")
+    name: str = Field(min_length=1, max_length=64)
+    limits: Limits = Field(default_factory=Limits)
+
+
+class Repository(BaseModel):
+    id: int
+    full_name: str  # owner/name: the clone URL is derived from it, never taken from a client
+    installation_id: int
+
+
+class ProjectStatus(StrEnum):
+    CREATING = "CREATING"  # init event sent, stack not ready yet
+    READY = "READY"  # stack ready, nothing deployed yet
+    BUILDING = "BUILDING"
+    DEPLOYING = "DEPLOYING"
+    LIVE = "LIVE"
+    FAILED = "FAILED"  # the last operation failed; `status_reason` says why, the live deployment serves on
+    DELETING = "DELETING"
+
+
+class Lock(BaseModel):
+    """A pipeline lock with an owner and an expiry, so a crash never leaves a project locked."""
+
+    owner: str  # execution id
+    expires_at: int
+
+
+class Project(Record):
+    name: str
+    owner_id: str
+    repository: Repository
+    branch: str = "main"
+    install_command: str = "npm ci"
+    build_command: str = "npm run build"
+    output_directory: str = "build"
+    aliases: list[str] = Field(default_factory=list)  # hosts under the domain; the name itself always
+    status: ProjectStatus = ProjectStatus.CREATING
+    status_reason: str = ""
+    stack_name: str = ""
+    live_deployment: str | None = None
+    lock: Lock | None = None
+    created_at: int = Field(default_factory=now)
+    updated_at: int = Field(default_factory=now)
+
+
+class DeploymentStatus(StrEnum):
+    BUILDING = "BUILDING"
+    DEPLOYING = "DEPLOYING"
+    READY = "READY"  # deployed, kept for rollback
+    LIVE = "LIVE"
+    FAILED = "FAILED"
+
+
+def new_deployment_id() -> str:
+    """Sortable by time (newest last), unique: `20261128T134700-3f9a1c`."""
+    return time.strftime("%Y%m%dT%H%M%S", time.gmtime()) + "-" + secrets.token_hex(3)
+
+
+class Deployment(Record):
+    project_name: str
+    deployment_id: str = Field(default_factory=new_deployment_id)
+    commit: str = ""
+    branch: str = ""
+    triggered_by: str = ""  # user id, or "push"
+    status: DeploymentStatus = DeploymentStatus.BUILDING
+    reason: str = ""
+    job_id: str = ""
+    function_version: str = ""
+    client_bytes: int = 0
+    prerender_bytes: int = 0
+    server_bytes: int = 0
+    page_count: int = 0
+    created_at: int = Field(default_factory=now)
+    finished_at: int | None = None
