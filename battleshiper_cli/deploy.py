@@ -231,8 +231,8 @@ def update_parameters(given: Mapping[str, str | None], bucket: str) -> list[dict
 # --- setup ------------------------------------------------------------------------------------
 
 def setup(c: Context, params: Parameters, *, build_dir: Path, interaction: Interaction) -> Result:
+    account = preflight(c, params, "setup")  # reads only: its report helps even when we then refuse
     interaction.require()
-    account = preflight(c, params, "setup")
     artifacts = package(c.stack_name, build_dir)
     d = Deployer(c, account)
     body = d.template(artifacts)
@@ -273,11 +273,11 @@ def update(c: Context, given: Mapping[str, str | None], *, build_dir: Path, inte
            diff: bool = False, projects: bool = True) -> Result:
     """Update the platform stack and roll project stacks forward. With `diff`, only show what would
     change (status "changes" or "no-changes"); nothing is executed."""
-    if not diff:
-        interaction.require()
     current = StackOps(c.client("cloudformation")).describe(c.stack_name)
     params = parameters_from_stack(current or {}, dict(given))
     account = preflight(c, params, "update", current)
+    if not diff:
+        interaction.require()
     artifacts = package(c.stack_name, build_dir)
     d = Deployer(c, account)
     body = d.template(artifacts)
