@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test lint typecheck pytest package synth clean
+.PHONY: test lint typecheck pytest package synth clean node-deps
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,8 +21,13 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-pytest: $(STAMP)
+pytest: $(STAMP) node-deps
 	$(BIN)/pytest
+
+## The adapter's and the sample app's npm dependencies, exactly as locked.
+node-deps:
+	cd web/adapter && npm ci --no-audit --no-fund
+	cd tests/fixtures/sample-app && npm ci --no-audit --no-fund
 
 ## Build every artifact and the templates locally (no AWS needed).
 package: $(STAMP)

@@ -59,6 +59,7 @@ from troposphere.s3 import (
 from troposphere.secretsmanager import GenerateSecretString, Secret
 
 from lambdas.shared.names import (
+    BUILD_SPEC_FILE,
     EVENT_SOURCE,
     EXPIRY_ATTRIBUTE,
     LIVE_ALIAS,
@@ -322,11 +323,6 @@ def _project_log_groups(config: PlatformConfig, suffix: str = "*") -> Sub:
     return arn("logs", f"log-group:{config.names.project_log_group_prefix}{suffix}")
 
 
-def _query_results() -> Statement:
-    # Logs Insights results and cancellation are addressed by query id; IAM knows no resource for them.
-    return allow(["logs:GetQueryResults", "logs:StopQuery"], ["*"])
-
-
 def _project_event_log_write(config: PlatformConfig) -> Statement:
     """Writing the projects' event logs (build triggers are recorded there)."""
     return allow(["logs:CreateLogStream", "logs:PutLogEvents"], [_project_log_groups(config, "*/event:*")])
@@ -343,13 +339,18 @@ class ApiFunction:
 
 
 API_FUNCTIONS = (
-    ApiFunction("api-auth", "auth", "auth", {"users": "rw"}, (ids.SESSION_KEY_SECRET,), github=True),
-    ApiFunction("api-user", "user", "user", {"users": "rw", "subscriptions": "r"}, (ids.SESSION_KEY_SECRET,)),
+    # nonces: the one-time claim that makes the administrator bootstrap happen once (lambdas/api/auth.py).
+    ApiFunction(
+        "api-auth", "auth", "auth", {"users": "rw", "nonces": "rw"}, (ids.SESSION_KEY_SECRET,), github=True
+    ),
+    # Users register at sign-in (auth); the user function only reads.
+    ApiFunction("api-user", "user", "user", {"users": "r", "subscriptions": "r"}, (ids.SESSION_KEY_SECRET,)),
     ApiFunction(
         "api-resource",
         "resource",
         "resource",
-        {"users": "rw", "projects": "rw", "subscriptions": "r", "deployments": "r"},
+        # deployments rw: builds and rollbacks write deployment records (lambdas/shared/builds, releases)
+        {"users": "rw", "projects": "rw", "subscriptions": "r", "deployments": "rw"},
         (ids.SESSION_KEY_SECRET, ids.TICKET_KEY_SECRET),
         github=True,
     ),
@@ -357,15 +358,15 @@ API_FUNCTIONS = (
         "api-admin",
         "admin",
         "admin",
-        {"users": "rw", "projects": "rw", "subscriptions": "rw", "deployments": "r"},
-        (ids.SESSION_KEY_SECRET, ids.TICKET_KEY_SECRET),
+        {"users": "rw", "projects": "rw", "subscriptions": "rw"},
+        (ids.SESSION_KEY_SECRET, ids.TICKET_KEY_SECRET),  # ticket key: delete requests
     ),
     # GitHub App webhook: no session key (it never sees a user session, reference defect 17).
     ApiFunction(
         "api-webhook",
         "webhook",
         "pipeline",
-        {"users": "rw", "projects": "rw", "subscriptions": "r", "nonces": "rw"},
+        {"users": "rw", "projects": "rw", "subscriptions": "r", "nonces": "rw", "deployments": "rw"},
         (ids.TICKET_KEY_SECRET,),
         github=True,
     ),
@@ -383,18 +384,30 @@ def _extra_rights(config: PlatformConfig, fn: ApiFunction) -> list[Statement]:
         return [
             _put_events(),
             allow(ROUTE_STORE_WRITE, [GetAtt(ids.ROUTE_STORE, "Arn")]),
-            allow(
-                ["logs:StartQuery", "logs:FilterLogEvents", "logs:GetLogEvents", "logs:DescribeLogStreams"],
-                [_project_log_groups(config)],
-            ),
-            _query_results(),
+            # fetchlog reads with FilterLogEvents (bounded window, no Logs Insights queries left running).
+            allow(["logs:FilterLogEvents"], [_project_log_groups(config)]),
             _project_event_log_write(config),
+            *_build_trigger_rights(),
+            *_rollback_rights(config),
         ]
     if fn.module == "admin":
-        return [_put_events(), allow(["logs:StartQuery"], platform_groups), _query_results()]
+        return [_put_events(), allow(["logs:FilterLogEvents"], platform_groups)]
     if fn.module == "webhook":
-        return [_put_events(), _project_event_log_write(config)]
+        return [_put_events(), _project_event_log_write(config), *_build_trigger_rights()]
     return []
+
+
+def _build_trigger_rights() -> list[Statement]:
+    """Starting a build (lambdas/shared/builds.py): write the build spec, nothing else in the bucket."""
+    return [allow(["s3:PutObject"], [Sub(f"arn:{PARTITION}:s3:::${{Bucket}}/*/{BUILD_SPEC_FILE}",
+                                         Bucket=Ref(ids.BUILD_BUCKET))])]
+
+
+def _rollback_rights(config: PlatformConfig) -> list[Statement]:
+    """Rollback (lambdas/shared/releases.py) moves the `live` alias of a project's server function."""
+    return [allow(["lambda:GetAlias", "lambda:UpdateAlias"],
+                  [arn("lambda", f"function:{config.names.project_function_prefix}*"),
+                   arn("lambda", f"function:{config.names.project_function_prefix}*:{LIVE_ALIAS}")])]
 
 
 def _environment(config: PlatformConfig, fn: ApiFunction) -> dict[str, object]:
@@ -410,7 +423,7 @@ def _environment(config: PlatformConfig, fn: ApiFunction) -> dict[str, object]:
     env.update({secret_env[s]: Ref(s) for s in fn.secrets})
     if fn.github:
         env[Env.GITHUB_SECRET_ARN] = Ref(PARAM_GITHUB_SECRET)
-    if fn.module in ("auth", "user"):  # registration decides who becomes the first manager
+    if fn.module == "auth":  # registration (at sign-in) decides who becomes the first manager
         env[Env.ADMIN_GITHUB_USER] = Ref(PARAM_ADMIN)
     if fn.module == "auth":
         env[Env.TOKEN_KEY_ARN] = GetAtt(ids.TOKEN_KEY, "Arn")
@@ -418,6 +431,8 @@ def _environment(config: PlatformConfig, fn: ApiFunction) -> dict[str, object]:
         env[Env.EVENT_BUS] = Ref(ids.EVENT_BUS)
     if fn.module == "resource":
         env[Env.ROUTE_STORE_ARN] = GetAtt(ids.ROUTE_STORE, "Arn")
+    if fn.module in ("resource", "webhook"):  # build triggers write the build spec there
+        env[Env.BUILD_BUCKET] = Ref(ids.BUILD_BUCKET)
     if fn.module == "admin":
         env[Env.PLATFORM_LOG_GROUPS] = ",".join(
             config.names.platform_log_group(k) for k in PLATFORM_LOG_KINDS

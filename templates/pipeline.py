@@ -312,9 +312,11 @@ def add_functions(t: Template, config: PlatformConfig, *, bus: EventBus, queue: 
             *bucket_access(Ref(bucket), ["s3:GetObject", "s3:DeleteObject"]),
             *bucket_access(Ref(ids.PROJECT_BUCKET), ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"]),
             allow(ROUTE_STORE_WRITE, [GetAtt(ids.ROUTE_STORE, "Arn")]),
+            # A version and an alias per deployment (`names.deployment_alias`), the `live` alias moved.
             allow(actions("lambda", "GetFunction", "GetFunctionConfiguration", "UpdateFunctionCode",
-                          "PublishVersion", "ListVersionsByFunction", "GetAlias", "UpdateAlias"),
-                  [project_functions]),
+                          "PublishVersion", "ListVersionsByFunction", "GetAlias", "UpdateAlias",
+                          "CreateAlias", "DeleteAlias"),
+                  [project_functions, arn("lambda", f"function:{n.project_function_prefix}*:*")]),
             # Pruning old versions: qualified ARNs only, so the function itself cannot be deleted.
             allow(["lambda:DeleteFunction"], [arn("lambda", f"function:{n.project_function_prefix}*:*")]),
             log_groups_write(f"{n.project_log_group_prefix}*/deploy"),
@@ -322,11 +324,13 @@ def add_functions(t: Template, config: PlatformConfig, *, bus: EventBus, queue: 
         "delete": [
             allow([*stack_read, "cloudformation:DeleteStack"], [stacks]),
             *tickets,
+            table_access(ids.USERS_TABLE, READ),  # may a maintainer delete another's project
             table_access(ids.PROJECTS_TABLE, READ + WRITE),
             table_access(ids.DEPLOYMENTS_TABLE, READ + WRITE),
             *bucket_access(Ref(bucket), ["s3:DeleteObject"]),
             *bucket_access(Ref(ids.PROJECT_BUCKET), ["s3:DeleteObject"]),
             allow(ROUTE_STORE_WRITE, [GetAtt(ids.ROUTE_STORE, "Arn")]),
+            log_groups_write(f"{n.project_log_group_prefix}*/event"),
         ],
     }
 

@@ -6,6 +6,7 @@ const PAGE_HEADER = 'x-battleshiper-page';
 const FORWARDED_HOST_HEADER = 'x-forwarded-host';
 const ORIGIN_SECRET_HEADER = 'x-battleshiper-origin-secret';
 const STATIC_ORIGIN = 'project-bucket';
+const DATA_SUFFIX = '/__data.json';
 
 // The router trusts these only from the edge (behind the origin secret), so a viewer's copies never pass.
 const EDGE_HEADERS = [PROJECT_HEADER, DEPLOYMENT_HEADER, PAGE_HEADER, FORWARDED_HOST_HEADER, ORIGIN_SECRET_HEADER];
@@ -33,9 +34,13 @@ async function handler(event) {
 
   // Prerendered pages are plain objects; only reads are served from them (a POST goes to the server).
   if (request.method !== 'GET' && request.method !== 'HEAD') return request;
-  const page = await lookup(PAGE_KEY + site.project + '/' + site.deployment + pagePath(request.uri));
+  // A prerendered page's data (client-side navigation) is a static file too: the server does not know
+  // fully prerendered routes, and the adapter ships `<page>/__data.json` with the client files.
+  const data = request.uri.endsWith(DATA_SUFFIX);
+  const path = pagePath(data ? request.uri.slice(0, -DATA_SUFFIX.length) : request.uri);
+  const page = await lookup(PAGE_KEY + site.project + '/' + site.deployment + path);
   if (!page) return request;
-  request.uri = '/' + site.project + '/' + site.deployment + page;
+  request.uri = '/' + site.project + '/' + site.deployment + (data ? (path === '/' ? '' : path) + DATA_SUFFIX : page);
   headers[PAGE_HEADER] = { value: '1' };
   // Straight to the bucket, no API Gateway + Lambda hop (reference defect 62). The router still serves
   // marked requests from S3 for an edge without origin selection (the local platform).

@@ -1,15 +1,143 @@
-"""Deletes a project's stack, files and routes (event `battleshiper.delete`).
+"""Deletes a project (ticketed event `battleshiper.delete`): its route keys (aliases, live pointer,
+pages), its files in the project and build buckets, its stack, its records.
 
-First version: logs the event it received and returns, until the Pipeline lands.
+Every step is idempotent, so a retried or repeated event finishes what an earlier attempt started;
+the project record goes last, and a missing record means the work is done. The ticket's subject must
+be the owner or a maintainer (administrators delete other people's projects).
 """
 
 from __future__ import annotations
 
+import contextlib
+from functools import cache
+from secrets import token_hex
 from typing import Any
 
+from lambdas.pipeline.init import WAIT, describe
+from lambdas.shared import events, names, quotas, releases, routes, secrets, tickets
+from lambdas.shared.builds import Deps
 from lambdas.shared.log import log
+from lambdas.shared.models import Project, ProjectStatus, Role
+from lambdas.shared.names import Env
+from lambdas.shared.projectlog import ProjectLog
+from lambdas.shared.store import Conflict
+
+
+class DeleteFailed(Exception):
+    """A step failed; the event is retried."""
+
+
+@cache
+def _deps() -> Deps:
+    return Deps.from_env()
 
 
 def handler(event: dict[str, Any], context: Any) -> None:
+    usable = events.has_ticket(event)
     log("delete: event received", context=context, source=event.get("source"),
-        detail_type=event.get("detail-type"), event_id=event.get("id"))
+        detail_type=event.get("detail-type"), event_id=event.get("id"), ignored=not usable)
+    if usable:
+        delete_event(_deps(), event)
+
+
+def delete_event(deps: Deps, event: dict[str, Any], key: bytes | None = None) -> bool:
+    """True when the project is gone (now or before)."""
+    try:
+        ticket = events.verify_event(
+            event,
+            deps.store,
+            key or secrets.signing_key(deps.env[Env.TICKET_KEY_SECRET_ARN]),
+            deps.names.stack,
+            names.DELETE_DETAIL_TYPE,
+        )
+    except tickets.TicketError as err:
+        log("delete: request refused", level="WARNING", reason=str(err), event_id=event.get("id"))
+        return False
+    project = deps.store.projects.get(name=ticket.project)
+    if project is None:
+        return True
+    if project.owner_id != ticket.subject:
+        user = deps.store.users.get(id=ticket.subject)
+        if user is None or Role.MAINTAINER not in user.roles:
+            log("delete: ticket subject may not delete this project", project=project.name)
+            return False
+    delete_project(deps, project)
+    return True
+
+
+def delete_project(deps: Deps, project: Project) -> None:
+    owner = f"delete-{token_hex(6)}"
+    project_log = ProjectLog(deps.logs, deps.names.project_log_group(project.name, "event"), "delete")
+    try:
+        deps.store.projects.update(
+            {"name": project.name}, {"status": ProjectStatus.DELETING.value, "updated_at": int(deps.now())}
+        )
+    except Conflict:
+        return  # gone already
+    # A deploy in progress sees DELETING and stops at its next step; its lock expires with it.
+    project = _wait_for_lock(deps, project.name, owner)
+    try:
+        _remove_routes(deps, project)
+        bucket = deps.env[Env.PROJECT_BUCKET]
+        removed = releases.delete_prefix(deps.s3, bucket, f"{project.name}/")
+        removed += releases.delete_prefix(deps.s3, bucket, f"{names.SERVER_CODE_PREFIX}{project.name}/")
+        removed += releases.delete_prefix(deps.s3, deps.env[Env.BUILD_BUCKET], f"{project.name}/")
+        project_log.line(f"deleting project {project.name}: routes and {removed} files removed")
+        _delete_stack(deps, project.name)
+        for deployment in list(deps.store.deployments.query(project_name=project.name)):
+            deps.store.deployments.delete(project_name=project.name, deployment_id=deployment.deployment_id)
+        quotas.release_project(deps.store, project)  # the record goes and the owner's slot comes back
+        project_log.line(f"project {project.name} deleted")
+    except Exception as err:
+        log("delete failed", level="ERROR", project=project.name, error=repr(err))
+        with contextlib.suppress(Conflict):
+            deps.store.projects.update(
+                {"name": project.name}, {"status_reason": "deletion failed; retrying", "lock": None}
+            )
+        raise
+    finally:
+        project_log.flush()
+
+
+def _wait_for_lock(deps: Deps, project: str, owner: str) -> Project:
+    """Take the lock past DELETING: wait for an unexpired holder (a deploy) to finish or expire."""
+    deadline = deps.now() + releases.LOCK_SECONDS
+    while True:
+        now = int(deps.now())
+        try:
+            return deps.store.projects.update(
+                {"name": project},
+                {"lock": {"owner": owner, "expires_at": now + releases.LOCK_SECONDS}},
+                "attribute_not_exists(#a0) OR #a0.expires_at < :now",
+                {":now": now},
+            )
+        except Conflict:
+            if deps.store.projects.get(name=project) is None:
+                raise DeleteFailed(f"project {project} vanished") from None
+            if deps.now() >= deadline:
+                raise DeleteFailed(f"project {project} stayed locked") from None
+            deps.sleep(5)
+
+
+def _remove_routes(deps: Deps, project: Project) -> None:
+    if deps.routes is None:
+        raise DeleteFailed("route store not configured")
+    deletes = [names.live_key(project.name)]
+    for alias in {project.name, *project.aliases}:
+        # Only keys that still name this project: an alias may have been taken over since.
+        if deps.routes.get(names.alias_key(alias)) == project.name:
+            deletes.append(names.alias_key(alias))
+    for deployment in deps.store.deployments.query(project_name=project.name):
+        deletes += [names.page_key(project.name, deployment.deployment_id, p) for p in deployment.pages]
+    routes.update(deps.routes, {}, deletes, sleep=deps.sleep)
+
+
+def _delete_stack(deps: Deps, project: str) -> None:
+    stack = deps.names.project_stack(project)
+    current = describe(deps, stack)
+    if current is None or current["StackStatus"] == "DELETE_COMPLETE":
+        return
+    deps.cloudformation.delete_stack(StackName=stack)
+    deps.cloudformation.get_waiter("stack_delete_complete").wait(
+        StackName=current["StackId"], WaiterConfig=WAIT
+    )

@@ -1,15 +1,155 @@
-"""Creates a project's stack when a project is created (event `battleshiper.init`).
+"""Creates a project's stack when a project is created (ticketed event `battleshiper.init`).
 
-First version: logs the event it received and returns, until the Pipeline lands.
+The stack comes from the shipped project template (the `project-template` artifact), with the
+platform's CloudFormation service role and the template hash tag that `battleshiper update` rolls
+forward. Idempotent, keyed on the stack's state (reference defects 30, 31): a stack in a good state is
+simply recorded, one in progress is waited for, a failed first creation (`ROLLBACK_COMPLETE`) is
+deleted and created again.
 """
 
 from __future__ import annotations
 
+import contextlib
+from functools import cache
 from typing import Any
 
+from botocore.exceptions import ClientError
+
+from lambdas.shared import events, names, secrets, tickets
+from lambdas.shared.builds import Deps, set_status
 from lambdas.shared.log import log
+from lambdas.shared.models import Project, ProjectStatus
+from lambdas.shared.names import Env, ProjectStackParams
+from lambdas.shared.projectlog import ProjectLog
+
+GOOD = ("CREATE_COMPLETE", "UPDATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE")
+RECREATE = ("ROLLBACK_COMPLETE", "ROLLBACK_FAILED", "DELETE_FAILED", "DELETE_COMPLETE")
+WAIT = {"Delay": 5, "MaxAttempts": 160}  # inside the function's 900 s
+
+
+class StackFailed(Exception):
+    """The stack could not be created; the message (CloudFormation's reason) is for the user."""
+
+
+@cache
+def _deps() -> Deps:
+    return Deps.from_env()
 
 
 def handler(event: dict[str, Any], context: Any) -> None:
+    usable = events.has_ticket(event)
     log("init: event received", context=context, source=event.get("source"),
-        detail_type=event.get("detail-type"), event_id=event.get("id"))
+        detail_type=event.get("detail-type"), event_id=event.get("id"), ignored=not usable)
+    if usable:
+        init_event(_deps(), event)
+
+
+def init_event(deps: Deps, event: dict[str, Any], key: bytes | None = None) -> Project | None:
+    try:
+        ticket = events.verify_event(
+            event,
+            deps.store,
+            key or secrets.signing_key(deps.env[Env.TICKET_KEY_SECRET_ARN]),
+            deps.names.stack,
+            names.INIT_DETAIL_TYPE,
+        )
+    except tickets.TicketError as err:
+        log("init: request refused", level="WARNING", reason=str(err), event_id=event.get("id"))
+        return None
+    project = deps.store.projects.get(name=ticket.project)
+    if project is None or project.owner_id != ticket.subject or project.status == ProjectStatus.DELETING:
+        log("init: no such project for this ticket, or being deleted", project=ticket.project)
+        return None
+    return initialize(deps, project)
+
+
+def stack_parameters(deps: Deps, project: str) -> list[dict[str, str]]:
+    env, p = deps.env, ProjectStackParams
+    values = {
+        p.PROJECT_NAME: project,
+        p.EVENT_BUS_NAME: env[Env.EVENT_BUS],
+        p.BUILD_QUEUE_ARN: env[Env.BUILD_QUEUE_ARN],
+        p.BUILD_BUCKET: env[Env.BUILD_BUCKET],
+        p.BOUNDARY_ARN: env[Env.PROJECT_BOUNDARY_ARN],
+        p.DEAD_LETTER_QUEUE_ARN: env[Env.PIPELINE_DLQ_ARN],
+        p.SERVER_CODE_BUCKET: env[Env.ARTIFACTS_BUCKET],
+        p.SERVER_CODE_KEY: env[Env.PROJECT_SERVER_KEY],
+    }
+    return [{"ParameterKey": k, "ParameterValue": v} for k, v in values.items()]
+
+
+def template_url(deps: Deps) -> str:
+    region = deps.cloudformation.meta.region_name
+    return f"https://{deps.env[Env.ARTIFACTS_BUCKET]}.s3.{region}.amazonaws.com/{deps.env[Env.PROJECT_TEMPLATE_KEY]}"
+
+
+def describe(deps: Deps, stack: str) -> dict[str, Any] | None:
+    try:
+        found = deps.cloudformation.describe_stacks(StackName=stack)["Stacks"]
+    except ClientError as err:
+        if "does not exist" in str(err):
+            return None
+        raise
+    return found[0] if found else None
+
+
+def _failure_reason(deps: Deps, stack: str, fallback: str) -> str:
+    try:
+        for e in deps.cloudformation.describe_stack_events(StackName=stack)["StackEvents"]:
+            if e.get("ResourceStatus", "").endswith("_FAILED") and e.get("ResourceStatusReason"):
+                return f"{e.get('LogicalResourceId')}: {e['ResourceStatusReason']}"[:500]
+    except ClientError:
+        pass
+    return fallback
+
+
+def ensure_stack(deps: Deps, project: str, project_log: ProjectLog) -> str:
+    """The project's stack, created if needed and complete; raises StackFailed."""
+    cfn, stack = deps.cloudformation, deps.names.project_stack(project)
+    current = describe(deps, stack)
+    if current and current["StackStatus"] in RECREATE and current["StackStatus"] != "DELETE_COMPLETE":
+        project_log.line(f"stack {stack} is {current['StackStatus']}: deleting it to create it again")
+        cfn.delete_stack(StackName=stack)
+        cfn.get_waiter("stack_delete_complete").wait(StackName=stack, WaiterConfig=WAIT)
+        current = None
+    if current is None or current["StackStatus"] == "DELETE_COMPLETE":
+        project_log.line(f"creating stack {stack}")
+        cfn.create_stack(
+            StackName=stack,
+            TemplateURL=template_url(deps),
+            Parameters=stack_parameters(deps, project),
+            RoleARN=deps.env[Env.PROJECT_STACK_ROLE_ARN],
+            Capabilities=["CAPABILITY_IAM"],
+            Tags=[
+                {"Key": deps.names.template_hash_tag, "Value": deps.env[Env.PROJECT_TEMPLATE_HASH]},
+                {"Key": deps.names.project_tag, "Value": project},
+                {"Key": deps.names.stack_tag, "Value": deps.names.stack},
+            ],
+        )
+    status = (describe(deps, stack) or {}).get("StackStatus", "")
+    if status.endswith("_IN_PROGRESS"):
+        waiter = "stack_update_complete" if status.startswith("UPDATE") else "stack_create_complete"
+        with contextlib.suppress(Exception):  # the state below says what happened
+            cfn.get_waiter(waiter).wait(StackName=stack, WaiterConfig=WAIT)
+        status = (describe(deps, stack) or {}).get("StackStatus", "")
+    if status not in GOOD:
+        raise StackFailed(_failure_reason(deps, stack, f"stack {stack} is {status or 'missing'}"))
+    return stack
+
+
+def initialize(deps: Deps, project: Project) -> Project | None:
+    project_log = ProjectLog(deps.logs, deps.names.project_log_group(project.name, "event"), "init")
+    try:
+        stack = ensure_stack(deps, project.name, project_log)
+    except StackFailed as err:
+        project_log.line(f"project stack not created: {err}")
+        set_status(deps, project.name, ProjectStatus.FAILED, f"project stack not created: {err}")
+        return deps.store.projects.get(name=project.name)
+    finally:
+        project_log.flush()
+    status = ProjectStatus.LIVE if project.live_deployment else ProjectStatus.READY
+    keep = project.status in (ProjectStatus.BUILDING, ProjectStatus.DEPLOYING)  # a replay mid-build
+    set_status(deps, project.name, project.status if keep else status, "", stack_name=stack)
+    project_log.line(f"project stack {stack} is ready")
+    project_log.flush()
+    return deps.store.projects.get(name=project.name)

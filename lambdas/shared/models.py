@@ -52,6 +52,9 @@ class User(Record):
     session_version: int = 1  # bumped by logout / role changes: older session tokens stop working
     github_refresh_token: str | None = None  # KMS-encrypted, base64
     build_counter: BuildCounter = Field(default_factory=BuildCounter)
+    # Projects the user holds (the quota counter, changed only with a project in one transaction:
+    # `lambdas.shared.quotas`).
+    project_count: int = 0
     created_at: int = Field(default_factory=now)
 
     @property
@@ -143,5 +146,7 @@ class Deployment(Record):
     prerender_bytes: int = 0
     server_bytes: int = 0
     page_count: int = 0
+    # Page paths (`/`, `/about`) with a route-store key: what pruning and deletion must remove.
+    pages: list[str] = Field(default_factory=list)
     created_at: int = Field(default_factory=now)
     finished_at: int | None = None

@@ -40,6 +40,11 @@ FORWARDED_HOST_HEADER = "x-forwarded-host"
 # Set by the edge when the URI was rewritten to a prerendered page object (`/<project>/<deployment><page>`).
 PAGE_HEADER = "x-battleshiper-page"
 
+# Cookies of the platform API. `__Host-` binds them to the dashboard host, Secure and Path=/ (defect 5).
+SESSION_COOKIE = "__Host-battleshiper_session"
+OAUTH_STATE_COOKIE = "__Host-battleshiper_oauth"  # OAuth state + PKCE verifier, signed, minutes long
+ORIGIN_HEADER = "origin"
+
 # Route-store (CloudFront KeyValueStore) key formats. Distinct prefixes keep the namespaces apart
 # (reference defect 13: an alias could overwrite another project's page key).
 ALIAS_KEY_PREFIX = "a:"  # a:<alias>                      -> <project>
@@ -111,12 +116,40 @@ BUILD_OUTPUT_FILE = "output.tar.gz"
 BUILD_EXECUTION_FIELD = "execution_id"  # detail field of the build event and Batch job parameter
 
 
+# What `@battleshiper/adapter` writes into the build output directory (web/adapter/index.js uses the same
+# strings; a test checks): static files, prerendered HTML pages, the server function's zip (one ESM file,
+# `index.mjs`, exporting `handler`) and a manifest mapping each page's request path to its object path
+# (`{"version": 1, "pages": {"/docs": "/docs.html"}}`, the keys in `page_key`'s `path` form).
+BUILD_CLIENT_DIR = "client"
+BUILD_PRERENDERED_DIR = "prerendered"
+BUILD_SERVER_ZIP = "server/handler.zip"
+BUILD_MANIFEST_FILE = "battleshiper.json"
+SERVER_HANDLER_FILE = "index.mjs"
+
+
 def build_spec_key(project: str, execution_id: str) -> str:
     return f"{project}/{execution_id}/{BUILD_SPEC_FILE}"
 
 
 def build_output_key(project: str, execution_id: str) -> str:
     return f"{project}/{execution_id}/{BUILD_OUTPUT_FILE}"
+
+
+# Detail field of the ticketed pipeline events (init, delete) that carries the ticket.
+TICKET_DETAIL_FIELD = "ticket"
+# A deployment's server code when it is too big to hand to UpdateFunctionCode inline. Outside every
+# `<project>/<deployment>/` prefix, so the edge (which always prefixes both) can never serve it.
+SERVER_CODE_PREFIX = "_server/"
+
+
+def server_code_key(project: str, deployment_id: str) -> str:
+    return f"{SERVER_CODE_PREFIX}{project}/{deployment_id}/handler.zip"
+
+
+def deployment_alias(deployment_id: str) -> str:
+    """Lambda alias of one deployment's server version: the router can invoke the version that belongs
+    to the deployment the edge resolved (`DEPLOYMENT_HEADER`), so pages and server switch together."""
+    return f"d-{deployment_id}"
 
 
 class ProjectStackParams:
@@ -327,6 +360,10 @@ class Env:
     PROJECT_TEMPLATE_HASH = "PROJECT_TEMPLATE_HASH"
     PROJECT_SERVER_KEY = "PROJECT_SERVER_KEY"  # placeholder server code a new project stack starts with
     PIPELINE_DLQ_ARN = "PIPELINE_DLQ_ARN"
+    # GitHub endpoints (default github.com / api.github.com); tests and the local platform point
+    # them at a stand-in.
+    GITHUB_URL = "GITHUB_URL"
+    GITHUB_API_URL = "GITHUB_API_URL"
     # Read by the build job (set by its job definition; EXECUTION_ID per job by the build rule).
     PROJECT = "PROJECT"
     EXECUTION_ID = "EXECUTION_ID"

@@ -65,9 +65,11 @@ class Repo(Generic[M]):
         values: Mapping[str, Any],
         condition: str | None = None,
         condition_values: Mapping[str, Any] | None = None,
+        extra_names: Mapping[str, str] | None = None,
     ) -> M:
         """SET the given top-level attributes (None removes one) on an existing record, optionally
-        under an extra condition; returns the new record. Conflict if missing or the condition fails."""
+        under an extra condition; returns the new record. Conflict if missing or the condition fails.
+        In `condition`, `#a<i>` names the i-th key of `values`; `extra_names` adds more `#name`s."""
         sets = {k: v for k, v in values.items() if v is not None}
         removes = [k for k, v in values.items() if v is None]
         names_ = {f"#a{i}": k for i, k in enumerate(values)}
@@ -82,7 +84,7 @@ class Repo(Generic[M]):
         kwargs: dict[str, Any] = {
             "Key": dict(key),
             "UpdateExpression": " ".join(expression),
-            "ExpressionAttributeNames": names_ | {"#hk": self.hash_key},
+            "ExpressionAttributeNames": names_ | {"#hk": self.hash_key} | dict(extra_names or {}),
             "ConditionExpression": exists if condition is None else f"{exists} AND ({condition})",
             "ReturnValues": "ALL_NEW",
         }
@@ -113,6 +115,31 @@ class Repo(Generic[M]):
             if "LastEvaluatedKey" not in page:
                 return
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def page(
+        self,
+        index: str | None = None,
+        *,
+        limit: int,
+        start: Mapping[str, Any] | None = None,
+        newest_first: bool = False,
+        **key: Any,
+    ) -> tuple[list[M], dict[str, Any] | None]:
+        """One page of a query (for paginated API answers): the records and the key to continue from.
+        DynamoDB may return fewer than `limit` with more to come; callers pass the key back."""
+        ((name, value),) = key.items()
+        kwargs: dict[str, Any] = {
+            "KeyConditionExpression": Key(name).eq(value),
+            "ScanIndexForward": not newest_first,
+            "Limit": limit,
+        }
+        if index:
+            kwargs["IndexName"] = index
+        if start:
+            kwargs["ExclusiveStartKey"] = dict(start)
+        page = self.table.query(**kwargs)
+        records = [self.model.model_validate(item) for item in page.get("Items", [])]
+        return records, page.get("LastEvaluatedKey")
 
     def scan(self) -> Iterator[M]:
         kwargs: dict[str, Any] = {}

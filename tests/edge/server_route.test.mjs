@@ -103,12 +103,26 @@ test('only pages of the live deployment count', async () => {
 });
 
 test('a data request goes to the server for the live deployment', async () => {
-  const { out, origins } = await run({ uri: '/blog/__data.json', querystring: { 'x-sveltekit-invalidated': { value: '01' } } });
-  assert.equal(out.uri, '/blog/__data.json');
+  const { out, origins } = await run({ uri: '/cart/__data.json', querystring: { 'x-sveltekit-invalidated': { value: '01' } } });
+  assert.equal(out.uri, '/cart/__data.json');
   assert.equal(header(out, 'x-battleshiper-deployment'), 'dep-42');
   assert.deepEqual(out.querystring, { 'x-sveltekit-invalidated': { value: '01' } });
   assert.deepEqual(origins, []);
 });
+
+// The server does not know fully prerendered routes; their data was prerendered next to the client files.
+for (const [uri, object] of [
+  ['/blog/__data.json', '/blog/__data.json'],
+  ['/about/__data.json', '/about/__data.json'],
+  ['/__data.json', '/__data.json'],
+]) {
+  test(`the data request ${uri} of a prerendered page is its prerendered file`, async () => {
+    const { out, origins } = await run({ uri, querystring: { 'x-sveltekit-invalidated': { value: '01' } } });
+    assert.equal(out.uri, '/shop/dep-42' + object);
+    assert.equal(header(out, 'x-battleshiper-page'), '1');
+    assert.deepEqual(origins, ['project-bucket']);
+  });
+}
 
 test('the query string of a page request is preserved', async () => {
   const querystring = { ref: { value: 'mail', multiValue: [{ value: 'mail' }, { value: 'x' }] } };

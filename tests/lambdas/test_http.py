@@ -1,11 +1,8 @@
-"""The payload 2.0 response helpers, and the first-version handlers that answer with them."""
+"""The payload 2.0 response helpers (every first-version handler has been replaced)."""
 
 from __future__ import annotations
 
-import importlib
 import json
-
-import pytest
 
 from lambdas.shared.http import error_response, json_response
 
@@ -31,11 +28,3 @@ def test_error_response_uses_the_one_error_shape() -> None:
     response = error_response(404, "not_found", "No such project.")
     assert response["statusCode"] == 404
     assert json.loads(response["body"]) == {"error": {"code": "not_found", "message": "No such project."}}
-
-
-@pytest.mark.parametrize("module", ["lambdas.api.auth", "lambdas.api.user", "lambdas.api.resource",
-                                    "lambdas.api.admin", "lambdas.api.webhook", "lambdas.router.handler"])
-def test_first_version_handlers_answer_not_available(module: str) -> None:
-    response = importlib.import_module(module).handler({"rawPath": "/api/x"}, None)
-    assert response["statusCode"] == 503
-    assert json.loads(response["body"])["error"]["code"] == "not_available"

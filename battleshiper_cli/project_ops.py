@@ -1,0 +1,127 @@
+"""Steering a project from the CLI: build, rollback, delete, through the pipeline's own functions
+(`lambdas.shared.builds`, `releases`, `events`) with the operator's clients. Nothing here re-implements
+a pipeline step; it only gathers what those functions need (`Deps`) from the platform stack."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import sys
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import boto3
+
+from battleshiper_cli.context import Context
+from battleshiper_cli.errors import BattleshiperError
+from battleshiper_cli.projects import Platform, parameters, stack_outputs
+from lambdas.shared import events, github
+from lambdas.shared.builds import BuildRefused, Deps, trigger_build
+from lambdas.shared.models import Deployment, Project
+from lambdas.shared.names import Env
+from lambdas.shared.releases import ReleaseError, rollback
+from lambdas.shared.routes import AwsRouteStore, RouteStore
+from templates import ids
+from templates.common import PARAM_GITHUB_SECRET
+
+TRIGGERED_BY = "operator"
+
+
+class Refused(BattleshiperError):
+    """The pipeline refused the request (state, quota, lock, no such deployment): nothing changed."""
+
+
+def aws_route_store(c: Context, platform: Platform) -> RouteStore:
+    """The route store (CloudFront KeyValueStore); its data plane lives in us-east-1."""
+    name = platform.names.route_store
+    cloudfront = c.client("cloudfront", region="us-east-1")
+    arn = cloudfront.describe_key_value_store(Name=name)["KeyValueStore"]["ARN"]
+    return AwsRouteStore(c.client("cloudfront-keyvaluestore", region="us-east-1"), arn)
+
+
+# The route-store factory: tests and the local platform put the in-memory store here (moto has no
+# KeyValueStore data plane, docs reference/moto.md).
+ROUTE_STORE: Callable[[Context, Platform], RouteStore] = aws_route_store
+
+
+def pipeline_env(c: Context, platform: Platform) -> dict[str, str]:
+    outputs = stack_outputs(platform.stack)
+    env = {
+        Env.STACK: platform.names.stack,
+        Env.EVENT_BUS: platform.names.bus,
+        Env.TICKET_KEY_SECRET_ARN: platform.names.ticket_key_secret,  # GetSecretValue takes names too
+        Env.GITHUB_SECRET_ARN: parameters(platform.stack).get(PARAM_GITHUB_SECRET, ""),
+        Env.BUILD_BUCKET: outputs.get(ids.OUTPUT_BUILD_BUCKET, ""),
+        Env.PROJECT_BUCKET: outputs.get(ids.OUTPUT_PROJECT_BUCKET, ""),
+    }
+    # The local platform points GitHub at its stand-in.
+    for variable in (Env.GITHUB_URL, Env.GITHUB_API_URL):
+        if os.environ.get(variable):
+            env[variable] = os.environ[variable]
+    return env
+
+
+def _minter(c: Context, env: dict[str, str]) -> Callable[[int, int], str]:
+    """Repository tokens minted with the GitHub App key, read with the operator's credentials."""
+    def mint(installation_id: int, repository_id: int) -> str:
+        secret = c.client("secretsmanager").get_secret_value(SecretId=env[Env.GITHUB_SECRET_ARN])
+        credentials = github.AppCredentials.from_secret(json.loads(secret["SecretString"]))
+        return github.GitHub.from_env(credentials, env).repository_token(installation_id, repository_id)
+
+    return mint
+
+
+def deps(c: Context, platform: Platform, *, routes: bool = False) -> Deps:
+    env = pipeline_env(c, platform)
+    return Deps(
+        store=platform.store,
+        env=env,
+        s3=c.client("s3"),
+        events=c.client("events"),
+        lambda_=c.client("lambda"),
+        cloudformation=c.client("cloudformation"),
+        logs=c.client("logs"),
+        routes=ROUTE_STORE(c, platform) if routes else None,
+        mint_installation_token=_minter(c, env),
+    )
+
+
+@contextlib.contextmanager
+def pipeline_logs(c: Context) -> Iterator[None]:
+    """The pipeline functions log JSON lines to stdout (for CloudWatch): keep them out of the CLI's
+    output, on stderr with --verbose."""
+    with contextlib.redirect_stdout(sys.stderr if c.verbose else io.StringIO()):
+        yield
+
+
+def build(c: Context, platform: Platform, project: Project, commit: str | None = None) -> Deployment:
+    try:
+        with pipeline_logs(c):
+            return trigger_build(deps(c, platform), project, triggered_by=TRIGGERED_BY, commit=commit)
+    except BuildRefused as err:
+        raise Refused(f"build of {project.name} not started: {err}") from None
+
+
+def roll_back(c: Context, platform: Platform, project: Project, to: str | None) -> Deployment:
+    try:
+        with pipeline_logs(c):
+            return rollback(deps(c, platform, routes=True), project, to)
+    except ReleaseError as err:
+        raise Refused(f"rollback of {project.name} refused: {err}") from None
+
+
+def request_delete(c: Context, platform: Platform, project: Project) -> None:
+    """Ask the pipeline's delete function to remove the project. The ticket names the owner: the
+    operator acts for them, and the delete function accepts only the owner or a maintainer."""
+    env = pipeline_env(c, platform)
+    # `lambdas.shared.secrets` reads the ticket key with boto3's default session: make it the
+    # operator's (profile and region of the global options).
+    boto3.DEFAULT_SESSION = c.session()
+    with pipeline_logs(c):
+        events.send_delete(c.client("events"), project, project.owner_id, env)
+
+
+def describe(d: Deployment) -> dict[str, Any]:
+    return d.model_dump(mode="json")

@@ -1,0 +1,168 @@
+"""Reading and checking a build's output (`output.tar.gz`, packed by the build runner) before anything of
+it is deployed.
+
+Layout: `client/**` (static files), `prerendered/**` (pages; non-HTML outputs such as `__data.json` or
+`sitemap.xml` are served as static files, reference defect 86), `server/handler.zip` (the server
+function), and nothing else (`server/index.js(.map)` from the adapter are tolerated and ignored).
+Refused: absolute paths, `..`, links, devices and other non-regular members, files outside the layout,
+more files than allowed, and archives that expand past the subscription's quotas (checked while
+reading, so a zip bomb is stopped after at most the quota, not after expanding).
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import posixpath
+import tarfile
+import zipfile
+import zlib
+from dataclasses import dataclass, field
+from typing import IO
+
+from lambdas.shared.models import Limits
+
+# Each static file is one object and one upload: bound the count independent of the byte quotas.
+MAX_FILES = 20000
+MAX_PATH = 512
+# Tar adds a 512-byte header per member and pads data to 512 bytes, plus end-of-archive blocks.
+TAR_OVERHEAD_PER_FILE = 1024
+# Lambda's limit for unzipped code.
+MAX_SERVER_UNZIPPED = 250 * 2**20
+SERVER_ENTRIES = ("index.mjs", "index.js")
+IGNORED = ("server/index.js", "server/index.js.map")
+
+
+class OutputRejected(Exception):
+    """The build output breaks a rule; the message says which, for the user."""
+
+
+@dataclass
+class BuildOutput:
+    files: dict[str, bytes] = field(default_factory=dict)  # path under the deployment prefix -> content
+    pages: dict[str, str] = field(default_factory=dict)  # page path (`/`, `/about`) -> object path
+    server: bytes = b""
+    client_bytes: int = 0
+    prerender_bytes: int = 0
+
+
+def page_path(relative: str) -> str:
+    """`index.html` -> `/`, `about.html` -> `/about`, `blog/index.html` -> `/blog` (the edge's form)."""
+    path = "/" + relative[: -len(".html")]
+    if path == "/index":
+        return "/"
+    if path.endswith("/index"):
+        path = path[: -len("/index")]
+    return path
+
+
+class _Counting(io.RawIOBase):
+    """Counts and limits the bytes gzip expands to (the archive's real size)."""
+
+    def __init__(self, inner: IO[bytes], limit: int) -> None:
+        self.inner = inner
+        self.limit = limit
+        self.total = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+        data = self.inner.read(len(buffer))
+        self.total += len(data)
+        if self.total > self.limit:
+            raise OutputRejected("the build output expands past its size quota")
+        buffer[: len(data)] = data
+        return len(data)
+
+
+def _clean(name: str) -> str:
+    if name.startswith("./"):
+        name = name[2:]
+    if name in ("", "."):
+        return ""
+    if name.startswith("/") or "\\" in name or "\x00" in name:
+        raise OutputRejected(f"absolute or malformed path in the build output: {name[:100]!r}")
+    parts = name.rstrip("/").split("/")
+    if any(part in ("..", "") for part in parts) or posixpath.normpath(name).startswith(".."):
+        raise OutputRejected(f"path leaves the output directory: {name[:100]!r}")
+    if len(name) > MAX_PATH:
+        raise OutputRejected(f"path too long: {name[:100]!r}")
+    return name.rstrip("/")
+
+
+def check_server(data: bytes, limits: Limits) -> None:
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        infos = archive.infolist()
+    except zipfile.BadZipFile as err:
+        raise OutputRejected("server/handler.zip is not a zip archive") from err
+    if sum(i.file_size for i in infos) > MAX_SERVER_UNZIPPED:
+        raise OutputRejected("server/handler.zip expands past the function size limit")
+    names_ = {i.filename for i in infos}
+    if not any(entry in names_ for entry in SERVER_ENTRIES):
+        raise OutputRejected("server/handler.zip has no index.mjs (the function's entry point)")
+    for info in infos:
+        _clean(info.filename)
+
+
+def read_output(stream: IO[bytes], limits: Limits, max_files: int = MAX_FILES) -> BuildOutput:
+    """Read and check a gzipped tar stream; raises `OutputRejected`."""
+    budget = limits.client_storage + limits.prerender_storage + limits.server_storage
+    expanded = gzip.GzipFile(fileobj=stream, mode="rb")
+    counting = _Counting(expanded, budget + TAR_OVERHEAD_PER_FILE * (max_files + 8))  # type: ignore[arg-type]
+    output = BuildOutput()
+    count = 0
+    try:
+        with tarfile.open(fileobj=io.BufferedReader(counting), mode="r|") as archive:
+            for member in archive:
+                name = _clean(member.name)
+                if member.isdir() or not name:
+                    continue
+                if not member.isreg():
+                    raise OutputRejected(f"links and special files are not allowed: {name[:100]!r}")
+                count += 1
+                if count > max_files:
+                    raise OutputRejected(f"the build output has more than {max_files} files")
+                kind, _, relative = name.partition("/")
+                if kind == "client" and relative:
+                    output.client_bytes += member.size
+                    if output.client_bytes > limits.client_storage:
+                        raise OutputRejected(
+                            f"client files exceed the quota of {limits.client_storage} bytes"
+                        )
+                elif kind == "prerendered" and relative:
+                    output.prerender_bytes += member.size
+                    if output.prerender_bytes > limits.prerender_storage:
+                        raise OutputRejected(
+                            f"prerendered pages exceed the quota of {limits.prerender_storage} bytes"
+                        )
+                elif name == "server/handler.zip":
+                    if member.size > limits.server_storage:
+                        raise OutputRejected(
+                            f"server/handler.zip exceeds the quota of {limits.server_storage} bytes"
+                        )
+                elif name in IGNORED:
+                    continue
+                else:
+                    raise OutputRejected(f"file outside client/, prerendered/ and server/: {name[:100]!r}")
+                extracted = archive.extractfile(member)
+                data = extracted.read() if extracted else b""
+                if len(data) != member.size:
+                    raise OutputRejected(f"truncated file in the build output: {name[:100]!r}")
+                if name == "server/handler.zip":
+                    output.server = data
+                    continue
+                if relative in output.files:
+                    raise OutputRejected(f"{relative[:100]!r} is both a client file and a prerendered file")
+                output.files[relative] = data
+                if kind == "prerendered" and relative.endswith(".html"):
+                    output.pages[page_path(relative)] = "/" + relative
+    except (tarfile.TarError, EOFError, OSError, zlib.error) as err:
+        raise OutputRejected("the build output is not a valid tar.gz archive") from err
+    if not output.server:
+        raise OutputRejected("the build output has no server/handler.zip")
+    if len(output.pages) > limits.prerender_routes:
+        raise OutputRejected(f"more than {limits.prerender_routes} prerendered pages")
+    check_server(output.server, limits)
+    return output

@@ -1,0 +1,267 @@
+"""Starting a build: quota, deployment record, build spec, build event. Used by the API (build a
+project), the GitHub webhook (push) and the operator CLI.
+
+`Deps` is the pipeline's set of clients and environment, built once per container (`Deps.from_env`)
+or from moto clients in tests. Every pipeline module takes it as its first argument.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+from botocore.exceptions import ClientError
+
+from lambdas.shared import events, names
+from lambdas.shared.models import Deployment, DeploymentStatus, Project, ProjectStatus
+from lambdas.shared.names import Env, Names
+from lambdas.shared.projectlog import ProjectLog
+from lambdas.shared.routes import AwsRouteStore, RouteStore
+from lambdas.shared.store import Conflict, Store, is_conditional_failure
+
+DAY = 86400
+# Projects in these states have a stack a build can run in.
+BUILDABLE = (
+    ProjectStatus.READY,
+    ProjectStatus.BUILDING,
+    ProjectStatus.DEPLOYING,
+    ProjectStatus.LIVE,
+    ProjectStatus.FAILED,
+)
+
+# (installation id, repository id) -> an installation token for that one repository, contents:read.
+MintToken = Callable[[int, int], str]
+
+
+def _mint_with_github_app(env: Mapping[str, str]) -> MintToken:
+    def mint(installation_id: int, repository_id: int) -> str:
+        from lambdas.shared import github  # imported when needed: only build triggers talk to GitHub
+
+        return github.from_environment(env).repository_token(installation_id, repository_id)
+
+    return mint
+
+
+@dataclass
+class Deps:
+    store: Store
+    env: Mapping[str, str]
+    s3: Any = None
+    events: Any = None
+    lambda_: Any = None
+    cloudformation: Any = None
+    logs: Any = None
+    routes: RouteStore | None = None
+    mint_installation_token: MintToken | None = None
+    sleep: Callable[[float], None] = time.sleep
+    now: Callable[[], float] = time.time
+    # Parallel uploads of a deployment's files.
+    workers: int = 32
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def names(self) -> Names:
+        return Names(self.env.get(Env.STACK, names.DEFAULT_STACK_NAME))
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] = os.environ) -> Deps:
+        from botocore.config import Config
+
+        config = Config(retries={"mode": "standard", "max_attempts": 5}, max_pool_connections=64)
+        routes = None
+        if env.get(Env.ROUTE_STORE_ARN):
+            routes = AwsRouteStore(
+                boto3.client("cloudfront-keyvaluestore", region_name="us-east-1"), env[Env.ROUTE_STORE_ARN]
+            )
+        return cls(
+            store=Store(boto3.resource("dynamodb"), env),
+            env=env,
+            s3=boto3.client("s3", config=config),
+            events=boto3.client("events"),
+            lambda_=boto3.client("lambda", config=config),
+            cloudformation=boto3.client("cloudformation"),
+            logs=boto3.client("logs"),
+            routes=routes,
+            mint_installation_token=_mint_with_github_app(env),
+        )
+
+
+class BuildRefused(Exception):
+    """The build was not started (project state, quota, GitHub, bus); the message is for the user."""
+
+    def __init__(self, message: str, code: str = "build_refused") -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def _day_start(now: float) -> int:
+    return int(now) // DAY * DAY
+
+
+def take_build_quota(deps: Deps, user_id: str, limit: int) -> bool:
+    """Count one build against the user's daily quota (UTC day); False, and nothing counted, when the
+    quota is used up (reference defect 35: only accepted builds count)."""
+    table = deps.store.users.table
+    today = _day_start(deps.now())
+    attempts: list[tuple[str, str, dict[str, Any]]] = [
+        # Same day, room left.
+        (
+            "SET #bc.#count = #bc.#count + :one",
+            "attribute_exists(id) AND #bc.#window = :today AND #bc.#count < :limit",
+            {":one": 1, ":today": today, ":limit": limit},
+        ),
+        # A new day (or no counter yet): start over at one.
+        (
+            "SET #bc = :fresh",
+            "attribute_exists(id) AND (attribute_not_exists(#bc) OR #bc.#window < :today) AND :one <= :limit",
+            {":fresh": {"window_start": today, "count": 1}, ":today": today, ":one": 1, ":limit": limit},
+        ),
+    ]
+    for update, condition, values in attempts:
+        expression_names = {"#bc": "build_counter", "#count": "count", "#window": "window_start"}
+        if "#count" not in update + condition:
+            expression_names.pop("#count")
+        try:
+            table.update_item(
+                Key={"id": user_id},
+                UpdateExpression=update,
+                ConditionExpression=condition,
+                ExpressionAttributeNames=expression_names,
+                ExpressionAttributeValues=values,
+            )
+            return True
+        except ClientError as err:
+            if not is_conditional_failure(err):
+                raise
+    return False
+
+
+def return_build_quota(deps: Deps, user_id: str) -> None:
+    """Give back a build that was counted but could not be started."""
+    try:
+        deps.store.users.table.update_item(
+            Key={"id": user_id},
+            UpdateExpression="SET #bc.#count = #bc.#count - :one",
+            ConditionExpression="attribute_exists(id) AND #bc.#count > :zero",
+            ExpressionAttributeNames={"#bc": "build_counter", "#count": "count"},
+            ExpressionAttributeValues={":one": 1, ":zero": 0},
+        )
+    except ClientError as err:
+        if not is_conditional_failure(err):
+            raise
+
+
+def build_spec(deps: Deps, project: Project, deployment: Deployment, token: str) -> dict[str, Any]:
+    """What the build runner (`lambdas/pipeline/build.mjs`) reads. The clone URL is derived from the
+    repository's full name, never taken from a client (reference defect 11)."""
+    base = deps.env.get(Env.GITHUB_URL, "https://github.com").rstrip("/")
+    return {
+        "clone_url": f"{base}/{project.repository.full_name}.git",
+        "token": token,
+        "branch": project.branch,
+        "commit": deployment.commit,
+        "install_command": project.install_command,
+        "build_command": project.build_command,
+        "output_directory": project.output_directory,
+    }
+
+
+def trigger_build(
+    deps: Deps, project: Project, *, triggered_by: str, commit: str | None = None
+) -> Deployment:
+    """Start a build of `project` (at `commit`, or the branch tip). Raises `BuildRefused` with a
+    message for the user; a started build is a Deployment in BUILDING. Each attempt leaves its lines in
+    the project's event log."""
+    deployment = Deployment(
+        project_name=project.name, commit=commit or "", branch=project.branch, triggered_by=triggered_by
+    )
+    event_log = ProjectLog(
+        deps.logs, deps.names.project_log_group(project.name, "event"), deployment.deployment_id
+    )
+    event_log.line(
+        f"build {deployment.deployment_id} requested by {triggered_by}"
+        f" ({project.branch}{' @ ' + commit[:12] if commit else ''})"
+    )
+    try:
+        _trigger(deps, project, deployment, event_log)
+    except BuildRefused as err:
+        event_log.line(f"build {deployment.deployment_id} not started: {err}")
+        raise
+    finally:
+        event_log.flush()
+    return deployment
+
+
+def _trigger(deps: Deps, project: Project, deployment: Deployment, event_log: ProjectLog) -> None:
+    if project.status not in BUILDABLE:
+        raise BuildRefused(
+            f"project {project.name} cannot be built while {project.status.value.lower()}", "not_ready"
+        )
+    user = deps.store.users.get(id=project.owner_id)
+    subscription = (
+        deps.store.subscriptions.get(id=user.subscription_id) if user and user.subscription_id else None
+    )
+    if user is None or subscription is None:
+        raise BuildRefused("the project's owner has no subscription", "no_subscription")
+    if not take_build_quota(deps, user.id, subscription.limits.daily_builds):
+        raise BuildRefused(
+            f"daily build quota of {subscription.limits.daily_builds} used up", "quota_exceeded"
+        )
+
+    deps.store.deployments.create(deployment)
+    try:
+        if deps.mint_installation_token is None:
+            raise BuildRefused("GitHub access is not configured", "github")
+        try:
+            token = deps.mint_installation_token(project.repository.installation_id, project.repository.id)
+        except Exception as err:
+            raise BuildRefused("GitHub refused access to the repository", "github") from err
+        deps.s3.put_object(
+            Bucket=deps.env[Env.BUILD_BUCKET],
+            Key=names.build_spec_key(project.name, deployment.deployment_id),
+            Body=json.dumps(build_spec(deps, project, deployment, token)).encode(),
+            ContentType="application/json",
+        )
+        try:
+            events.send_build(deps.events, deps.env[Env.EVENT_BUS], project.name, deployment.deployment_id)
+        except Exception as err:
+            raise BuildRefused("the build could not be queued", "queue") from err
+    except Exception as err:
+        refused = (
+            err
+            if isinstance(err, BuildRefused)
+            else BuildRefused("the build could not be started", "internal")
+        )
+        return_build_quota(deps, user.id)
+        deps.store.deployments.update(
+            {"project_name": project.name, "deployment_id": deployment.deployment_id},
+            {"status": DeploymentStatus.FAILED.value, "reason": str(refused), "finished_at": int(deps.now())},
+        )
+        deployment.status, deployment.reason = DeploymentStatus.FAILED, str(refused)
+        set_status(deps, project.name, ProjectStatus.FAILED, f"build {deployment.deployment_id}: {refused}")
+        if refused is err:
+            raise
+        raise refused from err
+
+    set_status(deps, project.name, ProjectStatus.BUILDING, "")  # a stale failure text goes (defect 43)
+    event_log.line(f"build {deployment.deployment_id} queued")
+
+
+def set_status(deps: Deps, project: str, status: ProjectStatus, reason: str, **values: Any) -> bool:
+    """Record the pipeline state (and other fields), unless the project is gone or being deleted."""
+    try:
+        # `status` is the first value, so `Repo.update` names it #a0.
+        deps.store.projects.update(
+            {"name": project},
+            {"status": status.value, "status_reason": reason, "updated_at": int(deps.now()), **values},
+            "#a0 <> :deleting",
+            {":deleting": ProjectStatus.DELETING.value},
+        )
+    except Conflict:
+        return False
+    return True

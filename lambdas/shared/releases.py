@@ -1,0 +1,249 @@
+"""Which deployment of a project is live: going live, rollback, the project lock, and removing
+deployments that are no longer kept.
+
+Going live is one route-store write (the live pointer, after the deployment's page keys) plus one alias
+update (DESIGN decision 6). If either step or the record update after them fails, the steps already done
+are undone, so the previous deployment stays live. Deployment ids sort by trigger time: a deployment
+never replaces a newer live one (an older build finishing late, reference defect 28).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import secrets
+from collections.abc import Iterable
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from lambdas.shared import names, routes
+from lambdas.shared.builds import Deps, set_status
+from lambdas.shared.log import log
+from lambdas.shared.models import Deployment, DeploymentStatus, Project, ProjectStatus
+from lambdas.shared.names import Env
+from lambdas.shared.store import Conflict
+
+LOCK_SECONDS = 900  # the pipeline functions' timeout: a crashed holder's lock expires with it
+ROLLBACK_LOCK_SECONDS = 120
+IN_FLIGHT = (DeploymentStatus.BUILDING, DeploymentStatus.DEPLOYING)
+STALE_IN_FLIGHT_SECONDS = 86400  # a build that never reported back is pruned after a day
+
+
+class ReleaseError(Exception):
+    """Rollback or lock refused; the message is for the user."""
+
+    def __init__(self, message: str, code: str = "conflict") -> None:
+        super().__init__(message)
+        self.code = code
+
+
+# --- the project lock -----------------------------------------------------------------------------
+
+
+def acquire_lock(deps: Deps, project: str, owner: str, seconds: int = LOCK_SECONDS) -> Project:
+    """Take the project's lock (free, expired, or already ours); ReleaseError("locked") otherwise, or
+    ("not_found") when the project is gone or being deleted."""
+    now = int(deps.now())
+    try:
+        return deps.store.projects.update(
+            {"name": project},
+            {"lock": {"owner": owner, "expires_at": now + seconds}},
+            "(attribute_not_exists(#a0) OR #a0.expires_at < :now OR #a0.#owner = :owner)"
+            " AND #st <> :deleting",
+            {":now": now, ":owner": owner, ":deleting": ProjectStatus.DELETING.value},
+            extra_names={"#owner": "owner", "#st": "status"},
+        )
+    except Conflict:
+        current = deps.store.projects.get(name=project)
+        if current is None or current.status == ProjectStatus.DELETING:
+            raise ReleaseError(f"project {project} is gone or being deleted", "not_found") from None
+        raise ReleaseError(f"project {project} is busy with another pipeline step", "locked") from None
+
+
+def release_lock(deps: Deps, project: str, owner: str) -> None:
+    # Conflict: not ours any more (expired and taken over), or the project is gone.
+    with contextlib.suppress(Conflict):
+        deps.store.projects.update(
+            {"name": project},
+            {"lock": None},
+            "#a0.#owner = :owner",
+            {":owner": owner},
+            extra_names={"#owner": "owner"},
+        )
+
+
+# --- going live -------------------------------------------------------------------------------------
+
+
+def function_name(deps: Deps, project: str) -> str:
+    return deps.names.project_function(project)
+
+
+def _write_pointer(deps: Deps, project: str, deployment_id: str | None) -> None:
+    assert deps.routes is not None, "route store not configured"
+    key = names.live_key(project)
+    if deployment_id:
+        routes.update(deps.routes, {key: deployment_id}, sleep=deps.sleep)
+    else:
+        routes.update(deps.routes, {}, [key], sleep=deps.sleep)
+
+
+def superseded(project: Project, deployment: Deployment) -> bool:
+    """A newer deployment is already live."""
+    return bool(project.live_deployment and project.live_deployment > deployment.deployment_id)
+
+
+def go_live(deps: Deps, project: Project, deployment: Deployment) -> Deployment:
+    """Make `deployment` (uploaded, version published, page keys written) the live one. The caller holds
+    the project lock."""
+    previous = project.live_deployment
+    function = function_name(deps, project.name)
+    old_version = deps.lambda_.get_alias(FunctionName=function, Name=names.LIVE_ALIAS)["FunctionVersion"]
+    _write_pointer(deps, project.name, deployment.deployment_id)
+    try:
+        deps.lambda_.update_alias(
+            FunctionName=function, Name=names.LIVE_ALIAS, FunctionVersion=deployment.function_version
+        )
+        try:
+            now = int(deps.now())
+            key = {"project_name": project.name, "deployment_id": deployment.deployment_id}
+            live = deps.store.deployments.update(
+                key,
+                {
+                    "status": DeploymentStatus.LIVE.value,
+                    "reason": "",
+                    "finished_at": deployment.finished_at or now,
+                },
+            )
+            set_status(deps, project.name, ProjectStatus.LIVE, "", live_deployment=deployment.deployment_id)
+        except Exception:
+            deps.lambda_.update_alias(
+                FunctionName=function, Name=names.LIVE_ALIAS, FunctionVersion=old_version
+            )
+            raise
+    except Exception:
+        _write_pointer(deps, project.name, previous)
+        raise
+    if previous and previous != deployment.deployment_id:
+        with contextlib.suppress(Conflict):  # pruned meanwhile
+            deps.store.deployments.update(
+                {"project_name": project.name, "deployment_id": previous},
+                {"status": DeploymentStatus.READY.value},
+            )
+    return live
+
+
+def rollback(deps: Deps, project: Project, to: str | None) -> Deployment:
+    """Make a kept deployment live again, without a rebuild: `to`, or the one before the live one."""
+    owner = f"rollback-{secrets.token_hex(6)}"
+    project = acquire_lock(deps, project.name, owner, ROLLBACK_LOCK_SECONDS)
+    try:
+        kept = [
+            d
+            for d in deps.store.deployments.query(project_name=project.name, newest_first=True)
+            if d.status == DeploymentStatus.READY and d.function_version
+        ]
+        live = project.live_deployment
+        if to is not None:
+            if to == live:
+                raise ReleaseError(f"deployment {to} is already live", "already_live")
+            target = next((d for d in kept if d.deployment_id == to), None)
+            if target is None:
+                raise ReleaseError(f"deployment {to} is not kept for rollback", "not_found")
+        else:
+            target = next((d for d in kept if live is None or d.deployment_id < live), None)
+            if target is None:
+                raise ReleaseError("there is no earlier deployment to roll back to", "not_found")
+        log("rollback", project=project.name, to=target.deployment_id, previous=live)
+        return go_live(deps, project, target)
+    finally:
+        release_lock(deps, project.name, owner)
+
+
+# --- removing deployments ---------------------------------------------------------------------------
+
+
+def delete_prefix(s3: Any, bucket: str, prefix: str) -> int:
+    """Delete every object under `prefix`; per-key failures are errors (reference defect 40)."""
+    removed = 0
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        keys = [{"Key": o["Key"]} for o in page.get("Contents", [])]
+        if not keys:
+            continue
+        response = s3.delete_objects(Bucket=bucket, Delete={"Objects": keys, "Quiet": True})
+        if response.get("Errors"):
+            error = response["Errors"][0]
+            raise RuntimeError(f"could not delete {error.get('Key')}: {error.get('Code')}")
+        removed += len(keys)
+    return removed
+
+
+def _ignore_missing(call: Any, **kwargs: Any) -> None:
+    try:
+        call(**kwargs)
+    except ClientError as err:
+        # Conflict: an unchanged build published no new version, and a kept deployment still uses it.
+        if err.response.get("Error", {}).get("Code") not in (
+            "ResourceNotFoundException",
+            "ResourceConflictException",
+        ):
+            raise
+
+
+def remove_deployment(deps: Deps, deployment: Deployment, *, with_function: bool = True) -> None:
+    """Everything of one deployment: page keys, files, server version and alias, record. Idempotent."""
+    project = deployment.project_name
+    if deployment.pages and deps.routes is not None:
+        routes.update(
+            deps.routes,
+            {},
+            [names.page_key(project, deployment.deployment_id, p) for p in deployment.pages],
+            sleep=deps.sleep,
+        )
+    delete_prefix(
+        deps.s3, deps.env[Env.PROJECT_BUCKET], names.deployment_prefix(project, deployment.deployment_id)
+    )
+    deps.s3.delete_object(
+        Bucket=deps.env[Env.PROJECT_BUCKET], Key=names.server_code_key(project, deployment.deployment_id)
+    )
+    if with_function:
+        function = function_name(deps, project)
+        _ignore_missing(
+            deps.lambda_.delete_alias,
+            FunctionName=function,
+            Name=names.deployment_alias(deployment.deployment_id),
+        )
+        if deployment.function_version:
+            _ignore_missing(
+                deps.lambda_.delete_function, FunctionName=function, Qualifier=deployment.function_version
+            )
+    deps.store.deployments.delete(project_name=project, deployment_id=deployment.deployment_id)
+
+
+def to_prune(deployments: Iterable[Deployment], live: str | None, keep: int, now: int) -> list[Deployment]:
+    """The deployments beyond the newest `keep` (the live one is always kept, builds in flight too
+    unless they never reported back)."""
+    ordered = sorted(deployments, key=lambda d: d.deployment_id, reverse=True)
+    kept = 0
+    prune = []
+    for d in ordered:
+        if d.deployment_id == live:
+            continue
+        if d.status in IN_FLIGHT and now - d.created_at < STALE_IN_FLIGHT_SECONDS:
+            continue
+        if kept < keep - (1 if live else 0):
+            kept += 1
+            continue
+        prune.append(d)
+    return prune
+
+
+def prune(deps: Deps, project: Project) -> list[str]:
+    """Remove deployments beyond `KEEP_DEPLOYMENTS`; returns their ids."""
+    keep = int(deps.env.get(Env.KEEP_DEPLOYMENTS, "5"))
+    deployments = list(deps.store.deployments.query(project_name=project.name))
+    removed = []
+    for deployment in to_prune(deployments, project.live_deployment, keep, int(deps.now())):
+        remove_deployment(deps, deployment)
+        removed.append(deployment.deployment_id)
+    return removed
