@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test lint typecheck pytest package synth clean node-deps
+.PHONY: test lint typecheck pytest package synth clean node-deps local
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,10 +24,11 @@ typecheck: $(STAMP)
 pytest: $(STAMP) node-deps
 	$(BIN)/pytest
 
-## The adapter's and the sample app's npm dependencies, exactly as locked.
+## The adapter's, the sample app's and the dashboard's npm dependencies, exactly as locked.
 node-deps:
 	cd web/adapter && npm ci --no-audit --no-fund
 	cd tests/fixtures/sample-app && npm ci --no-audit --no-fund
+	cd web/dashboard && npm ci --no-audit --no-fund
 
 ## Build every artifact and the templates locally (no AWS needed).
 package: $(STAMP)
@@ -38,3 +39,7 @@ synth: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .battleshiper
+
+## The whole platform on this machine (docs/LOCAL.md): moto, the local edge, the sample project.
+local: $(STAMP) node-deps
+	$(BIN)/battleshiper local up

@@ -23,16 +23,22 @@ from pathlib import Path
 from typing import Any
 
 from battleshiper_cli.errors import BattleshiperError
+from lambdas.shared.names import BUILD_CLIENT_DIR, BUILD_PRERENDERED_DIR
+from lambdas.shared.names import BUILD_SERVER_ZIP as SERVER_ZIP
 from templates.config import ARTIFACT_NAMES
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 LAMBDAS = REPO_ROOT / "lambdas"
 REQUIREMENTS = LAMBDAS / "requirements.txt"
-# Stand-ins: the dashboard until the SvelteKit dashboard lands (static page + a small Node server
-# function), and the server code a new project's stack starts with.
-PLACEHOLDER = REPO_ROOT / "web" / "placeholder"
-PLACEHOLDER_DASHBOARD_SERVER = PLACEHOLDER / "server"
-PLACEHOLDER_PROJECT_SERVER = PLACEHOLDER / "project-server"
+# The server code a new project's stack starts with, until its first deployment.
+PLACEHOLDER_PROJECT_SERVER = REPO_ROOT / "web" / "placeholder" / "project-server"
+# The dashboard: a SvelteKit app built with our own adapter (file:../adapter), so both are its sources.
+ADAPTER = REPO_ROOT / "web" / "adapter"
+DASHBOARD = REPO_ROOT / "web" / "dashboard"
+DASHBOARD_OUTPUT = DASHBOARD / "build"
+# What npm, SvelteKit and the tests write into the dashboard's folder: outputs, not sources.
+DASHBOARD_SKIP = ("node_modules", ".svelte-kit", "build", "test-results", "screenshots")
+DASHBOARD_STAMP = ".battleshiper-inputs"  # in the build output: the source digest it was built from
 
 DEFAULT_BUILD_DIR = Path(".battleshiper/build")
 MANIFEST = "manifest.json"
@@ -206,15 +212,65 @@ def project_template_recipe(stack_name: str, others: Mapping[str, PackagedArtifa
     return bytes_recipe(".json", body)
 
 
+def dashboard_inputs() -> str:
+    """Digest of the dashboard's and the adapter's sources and lock files (no outputs, no modules)."""
+    entries = tree_entries(DASHBOARD, skip=[DASHBOARD / d for d in DASHBOARD_SKIP])
+    entries += tree_entries(ADAPTER, "adapter/", skip=[ADAPTER / "test"])
+    ordered = sorted(entries, key=lambda e: e.arcname)
+    return digest(*(f"{e.arcname}:{hashlib.sha256(e.data).hexdigest()}" for e in ordered))
+
+
+def npm(*args: str, env: Mapping[str, str] | None = None) -> None:
+    npm_bin = shutil.which("npm")
+    if npm_bin is None:
+        raise PackagingError("npm is needed to build the dashboard",
+                             hint="install Node.js 20 or newer with npm")
+    result = subprocess.run([npm_bin, *args, "--no-audit", "--no-fund"], cwd=DASHBOARD, capture_output=True,
+                            text=True, env={**os.environ, **(env or {})})
+    if result.returncode != 0:
+        lines = [line for line in (result.stderr + result.stdout).splitlines() if line.strip()]
+        last = lines[-1] if lines else f"exit code {result.returncode}"
+        raise PackagingError(f"npm {' '.join(args)} failed in web/dashboard: {last}",
+                             hint="run `npm ci && npm run build` in web/dashboard to see the whole output")
+
+
+def build_dashboard(inputs: str) -> Path:
+    """`npm ci && npm run build` in web/dashboard, unless its output was built from these sources.
+    The version SvelteKit embeds is the sources' digest (not the build time), so output is reproducible."""
+    stamp = DASHBOARD_OUTPUT / DASHBOARD_STAMP
+    if stamp.is_file() and stamp.read_text() == inputs:
+        return DASHBOARD_OUTPUT
+    npm("ci")
+    npm("run", "build", env={"BATTLESHIPER_DASHBOARD_VERSION": inputs[:16]})
+    stamp.write_text(inputs)
+    return DASHBOARD_OUTPUT
+
+
+def dashboard_server_entries(output: Path) -> list[Entry]:
+    """The adapter's handler.zip content (index.mjs at the root) as the function code."""
+    with zipfile.ZipFile(output / SERVER_ZIP) as archive:
+        return [Entry(info.filename, archive.read(info)) for info in archive.infolist() if not info.is_dir()]
+
+
+def dashboard_asset_entries(output: Path) -> list[Entry]:
+    """Client files and prerendered pages at their URL paths (what lambdas/hooks/assets.py uploads)."""
+    return [Entry(e.arcname, e.data) for folder in (BUILD_CLIENT_DIR, BUILD_PRERENDERED_DIR)
+            for e in tree_entries(output / folder)]
+
+
+def dashboard_recipe(entries: Callable[[Path], list[Entry]]) -> Recipe:
+    inputs = dashboard_inputs()
+    return Recipe(".zip", digest("dashboard", entries.__name__, inputs),
+                  lambda: zip_bytes(entries(build_dashboard(inputs))))
+
+
 def recipes(build_dir: Path) -> dict[str, Recipe]:
     """How to build each artifact except the project template (which needs the others' keys)."""
     return {
         "layer": layer_recipe(build_dir),
         **{group: code_recipe(group) for group in CODE_GROUPS},
-        "dashboard-server": zip_recipe(tree_entries(PLACEHOLDER_DASHBOARD_SERVER)),
-        "dashboard-assets": zip_recipe(
-            tree_entries(PLACEHOLDER, skip=[PLACEHOLDER_DASHBOARD_SERVER, PLACEHOLDER_PROJECT_SERVER])
-        ),
+        "dashboard-server": dashboard_recipe(dashboard_server_entries),
+        "dashboard-assets": dashboard_recipe(dashboard_asset_entries),
         "project-server": zip_recipe(tree_entries(PLACEHOLDER_PROJECT_SERVER)),
     }
 

@@ -71,6 +71,7 @@ class ApiDeps:
                 s3=self.client("s3"),
                 events=self.client("events"),
                 logs=self.client("logs"),
+                lambda_=self.client("lambda"),  # rollback moves the `live` alias
                 routes=self.route_store if self.route_store is not None else None,
                 mint_installation_token=lambda installation, repository: self.github.repository_token(
                     installation, repository

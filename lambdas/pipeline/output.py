@@ -20,6 +20,7 @@ import zlib
 from dataclasses import dataclass, field
 from typing import IO
 
+from lambdas.shared import names
 from lambdas.shared.models import Limits
 
 # Each static file is one object and one upload: bound the count independent of the byte quotas.
@@ -30,7 +31,9 @@ TAR_OVERHEAD_PER_FILE = 1024
 # Lambda's limit for unzipped code.
 MAX_SERVER_UNZIPPED = 250 * 2**20
 SERVER_ENTRIES = ("index.mjs", "index.js")
-IGNORED = ("server/index.js", "server/index.js.map")
+# The adapter's manifest (`names.BUILD_MANIFEST_FILE`) repeats what the prerendered files say; pages are
+# derived from those, so the manifest is not needed here (found by the local platform's end-to-end run).
+IGNORED = ("server/index.js", "server/index.js.map", names.BUILD_MANIFEST_FILE)
 
 
 class OutputRejected(Exception):

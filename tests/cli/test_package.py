@@ -19,6 +19,7 @@ from typer.testing import CliRunner
 from battleshiper_cli.main import app
 from battleshiper_cli.packaging import WHEELS, PackagedArtifact, package_all, tree_entries, zip_bytes
 from templates.config import ARTIFACT_NAMES
+from templates.internal import DASHBOARD_STATIC_PATHS
 
 runner = CliRunner()
 
@@ -167,20 +168,21 @@ def test_layer_holds_aarch64_wheels_and_nothing_from_the_host(cold: Build) -> No
 
 
 @pytest.mark.skipif(shutil.which("node") is None, reason="needs Node.js")
-def test_placeholder_dashboard_server_answers_in_payload_2_shape(cold: Build, tmp_path: Path) -> None:
+def test_dashboard_server_renders_the_app_shell_in_payload_2_shape(cold: Build, tmp_path: Path) -> None:
     with read_zip(cold.artifacts["dashboard-server"]) as archive:
-        assert "index.mjs" in archive.namelist()
+        assert archive.namelist() == ["index.mjs"]
         archive.extractall(tmp_path)
+    event = {"version": "2.0", "rawPath": "/profile", "rawQueryString": "",
+             "headers": {"host": "ship.example.com"},
+             "requestContext": {"http": {"method": "GET", "path": "/profile", "sourceIp": "192.0.2.1"}},
+             "isBase64Encoded": False}
     script = ("import { handler } from './index.mjs';\n"
-              "const out = [];\n"
-              "for (const rawPath of ['/', '/projects/x']) out.push(await handler({ rawPath }));\n"
-              "console.log(JSON.stringify(out));\n")
+              f"console.log(JSON.stringify(await handler({json.dumps(event)})));\n")
     result = subprocess.run(["node", "--input-type=module", "-e", script], cwd=tmp_path,
                             capture_output=True, text=True, check=True)
-    root, other = json.loads(result.stdout)
-    assert (root["statusCode"], other["statusCode"]) == (200, 404)
-    assert root["cookies"] == [] and root["headers"]["content-type"].startswith("text/html")
-    assert "Battleshiper" in root["body"]
+    page = json.loads(result.stdout)
+    assert page["statusCode"] == 200 and page["headers"]["content-type"].startswith("text/html")
+    assert "/_app/immutable/entry/start." in page["body"]
 
 
 @pytest.mark.skipif(shutil.which("node") is None, reason="needs Node.js")
@@ -196,13 +198,16 @@ def test_placeholder_project_server_answers_not_deployed_yet(cold: Build, tmp_pa
     assert "Not deployed yet" in response["body"]
 
 
-def test_placeholder_dashboard_assets_hold_the_page_and_its_icon(cold: Build) -> None:
+def test_dashboard_assets_hold_the_landing_page_and_the_app_within_the_static_paths(cold: Build) -> None:
     with read_zip(cold.artifacts["dashboard-assets"]) as archive:
         names = set(archive.namelist())
         page = archive.read("index.html").decode()
-    assert {"index.html", "battleshiper.svg"} <= names
-    assert not any(n.startswith(("server/", "project-server/")) for n in names)
-    assert 'href="/battleshiper.svg"' in page
+    assert {"index.html", "favicon.svg", "robots.txt", "_app/version.json"} <= names
+    assert any(n.startswith("_app/immutable/entry/") for n in names)
+    # Everything else is served by the dashboard function: the CDN sends only these paths to S3.
+    patterns = [p.lstrip("/").replace("*", "") for p in DASHBOARD_STATIC_PATHS if p != "/"]
+    assert all(n == "index.html" or any(n.startswith(p) for p in patterns) for n in names), names
+    assert "Sign in with GitHub" in page and 'href="/favicon.svg"' in page
 
 
 def test_package_command_prints_the_manifest_as_json(cold: Build) -> None:

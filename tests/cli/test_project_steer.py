@@ -16,12 +16,12 @@ from typer.testing import CliRunner
 
 from battleshiper_cli import project_ops
 from battleshiper_cli.commands import project as project_command
+from battleshiper_cli.local.github import GitHubStandIn, Repo
 from battleshiper_cli.main import app
 from lambdas.shared import names
 from lambdas.shared.models import Deployment, DeploymentStatus, ProjectStatus
 from lambdas.shared.routes import MemoryRouteStore
 from tests.cli.project_support import BUILD_BUCKET, NAMES, REGION, World, platform_world, seed
-from tests.support.github import GitHubStandIn, Repo
 
 runner = CliRunner()
 

@@ -15,6 +15,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from battleshiper_cli.local.github import GitHubStandIn, Repo
 from lambdas.api import admin, auth, context, resource, user
 from lambdas.shared import names, secrets, sessions
 from lambdas.shared.models import Limits, Role, Subscription, User
@@ -22,7 +23,6 @@ from lambdas.shared.names import Env
 from lambdas.shared.routes import MemoryRouteStore
 from lambdas.shared.store import Store
 from tests.support.events import DOMAIN, http_event
-from tests.support.github import GitHubStandIn, Repo
 from tests.support.tables import create_tables
 
 STACK = "battleshiper"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -91,6 +92,24 @@ def test_createproject_needs_a_subscription(api: Api, alice_repo: Any) -> None:
     assert response["statusCode"] == 403 and body(response)["error"]["code"] == "no_subscription"
 
 
+@pytest.fixture
+def serialized_moto(monkeypatch: pytest.MonkeyPatch) -> None:
+    """moto's in-process DynamoDB is not thread-safe (its transactions deep-copy tables another thread may
+    be writing: "dictionary changed size during iteration"). Serialise its request handling, as a real
+    service would, while our handlers still interleave freely between requests."""
+    from moto.core.botocore_stubber import BotocoreStubber
+
+    lock = threading.Lock()
+    original = BotocoreStubber.process_request
+
+    def process_request(self: BotocoreStubber, request: Any) -> Any:
+        with lock:
+            return original(self, request)
+
+    monkeypatch.setattr(BotocoreStubber, "process_request", process_request)
+
+
+@pytest.mark.usefixtures("serialized_moto")
 def test_concurrent_creates_never_exceed_the_project_quota(api: Api, alice: str) -> None:
     with ThreadPoolExecutor(6) as pool:
         statuses = list(pool.map(lambda i: create(api, alice, f"proj{i}")["statusCode"], range(6)))

@@ -1,0 +1,494 @@
+"""`battleshiper local up`: the whole platform on this machine, assembled from the synthesized templates.
+
+moto (server mode, loopback) holds the AWS state; `aws.provision` creates the template's resources in it.
+The same handlers then run here: the API functions in process behind the local edge, the pipeline
+functions as targets of the template's rules on the local bus, builds in the local build runner, project
+stacks through the local stack provisioner, project server functions in Node.js workers. State lives in
+memory for the life of the process; the data folder keeps the git repositories and work files.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import importlib
+import io
+import json
+import logging
+import mimetypes
+import os
+import shutil
+import socket
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from battleshiper_cli import packaging
+from battleshiper_cli.local import aws as local_aws
+from battleshiper_cli.local import sample
+from battleshiper_cli.local.aws import ACCOUNT, REGION, MotoServer
+from battleshiper_cli.local.batch import LocalBatch
+from battleshiper_cli.local.bus import LocalBus, LocalRule
+from battleshiper_cli.local.edge import EdgeFunctions, LocalEdge, SyncedRouteStore
+from battleshiper_cli.local.functions import ProjectFunctions
+from battleshiper_cli.local.github import LocalGitHub
+from battleshiper_cli.local.sample import push_directory
+from battleshiper_cli.local.stacks import LocalStacks
+from lambdas.api import context as api_context
+from lambdas.router.local import NodeInvoker, extract_handler
+from lambdas.router.pages import S3Pages
+from lambdas.router.router import Router
+from lambdas.shared import names, secrets, sessions
+from lambdas.shared.builds import Deps
+from lambdas.shared.github import AppCredentials, GitHub
+from lambdas.shared.models import Limits, Role, Subscription, User
+from lambdas.shared.names import Env, Names
+from lambdas.shared.store import Store
+from templates.config import PlatformConfig, placeholder_artifacts
+from templates.platform import build_platform_template
+from templates.project import build_project_template
+
+ROOT = Path(__file__).resolve().parents[2]
+DOMAIN = "localhost"
+LOGIN = "local"
+STATE_FILE = "local.json"
+PLACEHOLDER_SERVER = ROOT / "web" / "placeholder" / "project-server" / names.SERVER_HANDLER_FILE
+SUBSCRIPTION = "local"
+SAMPLE_PROJECT = "sample"
+
+
+class LocalError(Exception):
+    """Cannot start; the message says how to fix it (one line)."""
+
+
+@dataclass
+class LocalContext:
+    """What Lambda hands a handler as `context`, as far as our handlers read it."""
+
+    function_name: str
+    aws_request_id: str = "local"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 900_000
+
+
+def check_port(port: int) -> None:
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server will: TIME_WAIT is no user
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError as err:
+            raise LocalError(
+                f"port {port} is in use: stop what uses it or choose another with --port"
+            ) from err
+
+
+def check_node() -> None:
+    if shutil.which("node") is None or shutil.which("git") is None:
+        missing = "Node.js" if shutil.which("node") is None else "git"
+        raise LocalError(f"{missing} is not installed: install it (Node.js 20 or newer, git) and run again")
+
+
+def _zip(files: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in files.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+def _call(module: Any, context: LocalContext) -> Callable[[dict[str, Any]], None]:
+    """A rule target: the function's handler with its Lambda context."""
+
+    def deliver(event: dict[str, Any]) -> None:
+        module.handler(event, context)
+
+    return deliver
+
+
+def _api_call(module: Any, context: LocalContext) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
+    def call(event: dict[str, Any], _context: Any) -> dict[str, Any]:
+        return dict(module.handler(event, context))
+
+    return call
+
+
+def _handler_module(handler: str) -> Any:
+    return importlib.import_module(handler.rsplit(".", 1)[0])
+
+
+class LocalPlatform:
+    def __init__(
+        self,
+        port: int,
+        data_dir: Path,
+        stack: str = names.DEFAULT_STACK_NAME,
+        log: Callable[[str], None] = print,
+    ) -> None:
+        self.port = port
+        self.data = data_dir.resolve()
+        self.names = Names(stack)
+        self.log = log
+        self._closers: list[Callable[[], None]] = []
+
+    @property
+    def url(self) -> str:
+        return f"http://{DOMAIN}:{self.port}"
+
+    def project_url(self, project: str) -> str:
+        return f"http://{project}.{DOMAIN}:{self.port}"
+
+    # --- start ----------------------------------------------------------------------------------------
+
+    def start(self) -> LocalPlatform:
+        check_node()
+        check_port(self.port)
+        for folder in ("git", "functions", "builds"):
+            (self.data / folder).mkdir(parents=True, exist_ok=True)
+        try:
+            self._start()
+        except BaseException:
+            self.stop()
+            raise
+        self._write_state()
+        return self
+
+    def _start(self) -> None:
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's request log
+        self.aws = MotoServer().start()
+        self._closers.append(self.aws.stop)
+        os.environ.update(self.aws.environment())  # default clients (secrets, ...) reach moto
+        secrets.secret_string.cache_clear()
+        config = PlatformConfig(stack_name=self.names.stack, artifacts=placeholder_artifacts())
+        self.template = json.loads(build_platform_template(config).to_json())
+        s3 = self.aws.client("s3")
+
+        # What `battleshiper setup` puts in place before the stack: artifacts, the GitHub App secret.
+        artifacts = self.names.artifacts_bucket(ACCOUNT, REGION)
+        s3.create_bucket(Bucket=artifacts)
+        s3.put_object(
+            Bucket=artifacts,
+            Key=config.artifact("project-template").key,
+            Body=build_project_template(config).to_json().encode(),
+        )
+        s3.put_object(
+            Bucket=artifacts,
+            Key=config.artifact("project-server").key,
+            Body=_zip({names.SERVER_HANDLER_FILE: PLACEHOLDER_SERVER.read_bytes()}),
+        )
+        self.github = LocalGitHub(
+            self.data / "git",
+            LOGIN,
+            webhook=self._send_webhook,
+            viewer=lambda url: self.edge.outbound_location(url),
+        )
+        github_secret = self.aws.client("secretsmanager").create_secret(
+            Name=f"{self.names.stack}/github-app", SecretString=json.dumps(self.github.secret())
+        )["ARN"]
+        parameters = {
+            "Domain": DOMAIN,
+            "AdminGitHubUser": LOGIN,
+            "ArtifactsBucket": artifacts,
+            "GitHubSecretArn": github_secret,
+            "CertificateArn": f"arn:aws:acm:us-east-1:{ACCOUNT}:certificate/local",
+            "WildcardCertificateArn": f"arn:aws:acm:us-east-1:{ACCOUNT}:certificate/local-wildcard",
+        }
+        self.resolver = local_aws.provision(self.aws, self.template, parameters, self.names.stack)
+        role = self.aws.client("iam").create_role(RoleName="local-function", AssumeRolePolicyDocument="{}")[
+            "Role"
+        ]["Arn"]
+
+        self.routes = SyncedRouteStore()
+        self.bus = LocalBus(self.aws.client("events"), log=self.log)
+        self._closers.append(self.bus.close)
+        self.batch = LocalBatch(self.aws, self.bus, self.data / "builds", log=self.log)
+        self._closers.append(self.batch.close)
+        self.stacks = LocalStacks(self.aws, self.bus, self.batch, role, log=self.log)
+        self.functions = local_aws.functions(self.template, self.resolver)
+        self.gh_client = GitHub(
+            AppCredentials.from_secret(self.github.secret()), url=self.github.url, api_url=self.github.url
+        )
+        self.github.start()
+        self._closers.append(self.github.stop)
+        self._closers.append(lambda: api_context.use(None))
+
+        self.pipeline = self._pipeline_deps()
+        self._wire_rules()
+        api = self._wire_api()
+        self.project_functions = ProjectFunctions(self.aws.client("lambda"), self.data / "functions")
+        self._closers.append(self.project_functions.close)
+        router_env = self._env_of("lambdas.router.handler.handler")
+        router = Router(
+            origin_secret=lambda: secrets.secret_string(router_env[Env.ORIGIN_SECRET_ARN]),
+            pages=S3Pages(s3, router_env[Env.PROJECT_BUCKET]),
+            invoker=self.project_functions,
+            function_prefix=router_env[Env.PROJECT_FUNCTION_PREFIX],
+        )
+        self.edge_functions = EdgeFunctions(
+            self.resolver.get_att("RouteStore", "Id"), DOMAIN, self.routes.data
+        )
+        self._closers.append(self.edge_functions.close)
+        self.routes.edge = self.edge_functions
+        dashboard = self._dashboard()
+        self.edge = LocalEdge(
+            port=self.port,
+            domain=DOMAIN,
+            functions=self.edge_functions,
+            router=router,
+            s3=s3,
+            project_bucket=router_env[Env.PROJECT_BUCKET],
+            origin_secret=secrets.secret_string(router_env[Env.ORIGIN_SECRET_ARN]),
+            api=api,
+            dashboard=dashboard,
+        )
+        self.edge.start()
+        self._closers.append(self.edge.stop)
+        self._seed_user()
+
+    def _dashboard(self) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
+        """The dashboard's server function (its adapter build) in Node.js, its static files from the build."""
+        # The same build `battleshiper package` ships; rebuilt only when the dashboard's sources changed.
+        build = packaging.build_dashboard(packaging.dashboard_inputs())
+        archive = build / names.BUILD_SERVER_ZIP
+        invoker = NodeInvoker({"dashboard": extract_handler(archive, self.data / "functions" / "dashboard")})
+        self._closers.append(invoker.close)
+        roots = [build / names.BUILD_CLIENT_DIR, build / names.BUILD_PRERENDERED_DIR]
+
+        def serve(event: dict[str, Any], _ctx: Any) -> dict[str, Any]:
+            path = event["rawPath"]
+            for root in roots:
+                for candidate in (
+                    root / path.lstrip("/"),
+                    root / (path.strip("/") + ".html"),
+                    root / path.lstrip("/") / "index.html",
+                ):
+                    if ".." not in path and candidate.is_file():
+                        return {
+                            "statusCode": 200,
+                            "isBase64Encoded": True,
+                            "headers": {
+                                "content-type": mimetypes.guess_type(candidate.name)[0]
+                                or "application/octet-stream"
+                            },
+                            "body": base64.b64encode(candidate.read_bytes()).decode(),
+                        }
+            return dict(json.loads(invoker.invoke("dashboard", names.LIVE_ALIAS, json.dumps(event).encode())))
+
+        return serve
+
+    def _env_of(self, handler: str) -> dict[str, str]:
+        return next(f["environment"] for f in self.functions.values() if f["handler"] == handler)
+
+    def _union_env(self, prefix: str) -> dict[str, str]:
+        env: dict[str, str] = {}
+        for function in self.functions.values():
+            if function["handler"].startswith(prefix):
+                env.update(function["environment"])
+        # Build specs clone from the local repositories; the App's API is the stand-in (github_factory).
+        env[Env.GITHUB_URL] = self.github.clone_base()
+        env[Env.GITHUB_API_URL] = self.github.url
+        return env
+
+    def _pipeline_deps(self) -> Deps:
+        env = self._union_env("lambdas.pipeline.")
+        return Deps(
+            store=Store(self.aws.resource("dynamodb"), env),
+            env=env,
+            s3=self.aws.client("s3"),
+            events=self.bus,
+            lambda_=self.aws.client("lambda"),
+            cloudformation=self.stacks,
+            logs=self.aws.client("logs"),
+            routes=self.routes,
+            mint_installation_token=self.gh_client.repository_token,
+            workers=8,
+        )
+
+    def _pipeline_factory(self) -> Deps:
+        return self.pipeline
+
+    def _wire_rules(self) -> None:
+        """Each rule of the template, with its own pattern, to the function its target names."""
+        by_logical = self.functions
+        for rule in local_aws.rules(self.template, self.resolver):
+            for target in rule["targets"]:
+                logical = target["Arn"]["Fn::GetAtt"][0]
+                function = by_logical[logical]
+                module = _handler_module(function["handler"])
+                # The module builds its clients once per container (`_deps`); here they are the local ones.
+                module._deps = self._pipeline_factory
+                context = LocalContext(function["name"])
+                self.bus.add_rule(
+                    LocalRule(
+                        rule["name"],
+                        rule["bus"],
+                        rule["pattern"],
+                        _call(module, context),
+                    )
+                )
+
+    def _wire_api(self) -> dict[str, Callable[[dict[str, Any], Any], dict[str, Any]]]:
+        """`/api/<route>/...` -> the handler of the function the template's HTTP API routes it to."""
+        env = self._union_env("lambdas.api.")
+        clients = {"events": self.bus}
+        deps = api_context.ApiDeps(
+            env=env,
+            store=Store(self.aws.resource("dynamodb"), env),
+            clients=lambda service: clients.get(service) or self.aws.client(service),
+            github_factory=lambda: self.gh_client,
+            route_store=self.routes,
+        )
+        api_context.use(deps)
+        webhook_deps = Deps(**{**self.pipeline.__dict__, "env": env, "store": deps.store, "extra": {}})
+        resources = self.template["Resources"]
+        handlers: dict[str, Callable[[dict[str, Any], Any], dict[str, Any]]] = {}
+        for route in (r for r in resources.values() if r["Type"] == "AWS::ApiGatewayV2::Route"):
+            key = route["Properties"]["RouteKey"]
+            if not key.startswith("ANY /api/"):
+                continue
+            integration = resources[route["Properties"]["Target"]["Fn::Join"][1][1]["Ref"]]
+            logical = integration["Properties"]["IntegrationUri"]["Fn::GetAtt"][0]
+            function = self.functions[logical]
+            module = _handler_module(function["handler"])
+            if hasattr(module, "_deps"):  # the webhook builds pipeline clients of its own
+                module._deps = functools.partial(lambda d: d, webhook_deps)
+            context = LocalContext(function["name"])
+            handlers[key.split("/")[2]] = _api_call(module, context)
+        return handlers
+
+    def _seed_user(self) -> None:
+        """The local user exists before the first sign-in, with a subscription and every role, so a
+        newcomer can create projects at once (in AWS an administrator grants these)."""
+        store = self.pipeline.store
+        store.subscriptions.put(
+            Subscription(
+                id=SUBSCRIPTION,
+                name="Local",
+                limits=Limits(project_count=20, alias_count=20, daily_builds=1000),
+            )
+        )
+        store.users.put(
+            User(
+                id=str(self.github.account.id),
+                login=LOGIN,
+                name=LOGIN,
+                roles=list(Role),
+                subscription_id=SUBSCRIPTION,
+                installation_id=self.github.installation.id,
+            )
+        )
+
+    def _send_webhook(self, headers: dict[str, str], body: bytes) -> None:
+        """GitHub delivers to the App's webhook URL, `https://<domain>/api/pipeline/event`."""
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{self.port}/api/pipeline/event",
+            data=body,
+            method="POST",
+            headers={**headers, "host": DOMAIN},
+        )
+        with urllib.request.urlopen(request, timeout=60) as response:
+            self.log(f"push webhook: {response.read().decode()[:200]}")
+
+    # --- a session for the local user (sample project, operator commands) ------------------------------
+
+    def session_cookie(self) -> str:
+        user = self.pipeline.store.users.get(id=str(self.github.account.id))
+        assert user is not None
+        arn = self._env_of("lambdas.api.resource.handler")[Env.SESSION_KEY_SECRET_ARN]
+        token = sessions.issue_session(
+            secrets.signing_key(arn), domain=DOMAIN, user_id=user.id, version=user.session_version
+        )
+        return f"{names.SESSION_COOKIE}={token}"
+
+    def api(self, method: str, path: str, body: dict[str, Any] | None = None) -> tuple[int, Any]:
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{self.port}{path}",
+            data=data,
+            method=method,
+            headers={
+                "host": DOMAIN,
+                "origin": self.url,
+                "cookie": self.session_cookie(),
+                "content-type": "application/json",
+            },
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=60) as response:
+                return response.status, json.loads(response.read() or b"null")
+        except urllib.error.HTTPError as err:
+            return err.code, json.loads(err.read() or b"null")
+
+    # --- the sample project ----------------------------------------------------------------------------
+
+    def project(self, name: str) -> dict[str, Any] | None:
+        status, answer = self.api("GET", "/api/resource/listproject")
+        found = [p for p in (answer or {}).get("projects", []) if p["name"] == name] if status == 200 else []
+        return found[0] if found else None
+
+    def create_sample(self, name: str = SAMPLE_PROJECT, timeout: float = 900) -> str:
+        """Create the sample project from a local repository, let the pipeline build and deploy it, and
+        return its URL once it answers."""
+        if self.project(name) is not None:
+            return self.project_url(name)
+        full_name = f"{LOGIN}/{name}"
+        repo = self.github.create_repository(full_name)
+        if not self.github._read_heads(self.github.path(full_name)):
+            with tempfile.TemporaryDirectory() as work:
+                push_directory(self.github.path(full_name), sample.prepare(Path(work) / "app"))
+        status, answer = self.api(
+            "POST",
+            "/api/resource/createproject",
+            {"project_name": name, "repository_id": repo.id, "install_command": sample.INSTALL_COMMAND},
+        )
+        if status != 201:
+            raise LocalError(f"the sample project was not created: {answer}")
+        if not sample.wait_for(lambda: (self.project(name) or {}).get("status") == "READY", 60, 0.3):
+            raise LocalError(f"the sample project's stack was not created: {self.project(name)}")
+        status, answer = self.api("POST", "/api/resource/buildproject", {"project_name": name})
+        if status not in (200, 201, 202):
+            raise LocalError(f"the sample project's build did not start: {answer}")
+        self.log("building the sample project (npm install and vite build; the first time takes a while)")
+        final = sample.wait_for(
+            lambda: (self.project(name) or {}).get("status") in ("LIVE", "FAILED") and self.project(name),
+            timeout,
+        )
+        if not final or final["status"] != "LIVE":
+            raise LocalError(
+                f"the sample project did not go live: {(final or {}).get('status_reason', 'timed out')}"
+                f" (see `battleshiper project logs {name} --local`)"
+            )
+        return self.project_url(name)
+
+    # --- state and stop --------------------------------------------------------------------------------
+
+    def _write_state(self) -> None:
+        state = {
+            "pid": os.getpid(),
+            "port": self.port,
+            "url": self.url,
+            "moto": self.aws.endpoint,
+            "data_dir": str(self.data),
+            "started": int(time.time()),
+        }
+        (self.data / STATE_FILE).write_text(json.dumps(state))
+
+    def stop(self) -> None:
+        for close in reversed(self._closers):
+            try:
+                close()
+            except Exception as err:
+                self.log(f"stopping: {err!r}")
+        self._closers.clear()
+        (self.data / STATE_FILE).unlink(missing_ok=True)
+
+    def wait(self, stop: threading.Event) -> None:
+        while not stop.wait(0.5):
+            pass

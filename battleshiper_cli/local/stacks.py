@@ -1,0 +1,263 @@
+"""Project stacks, locally. The init function creates a project's stack from the shipped project template
+with CloudFormation; moto's CloudFormation skips the Lambda alias and crashes on our build rule (see
+docs/LOCAL.md). This stands in for the `cloudformation` client the pipeline functions get: it reads the
+same template from the artifacts bucket and creates its resources through the APIs (log groups, the
+server function with its first version and `live` alias in moto's Lambda), the job definition in the
+local build runner and the build rule, with the template's own pattern and input transformer, on the
+local bus. Only the calls the pipeline makes are here."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlsplit
+
+from botocore.exceptions import ClientError
+
+from battleshiper_cli.local.aws import ACCOUNT, REGION, MotoServer, Resolver
+from battleshiper_cli.local.batch import JobDefinition, LocalBatch
+from battleshiper_cli.local.bus import LocalBus, LocalRule
+
+
+class _NoWait:
+    def wait(self, **_: Any) -> None:
+        """Local stack operations finish before they return."""
+
+
+def _missing(stack: str) -> ClientError:
+    return ClientError(
+        {"Error": {"Code": "ValidationError", "Message": f"Stack with id {stack} does not exist"}},
+        "DescribeStacks",
+    )
+
+
+def stack_id(name: str) -> str:
+    return f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/{name}/local"
+
+
+def input_transform(transformer: dict[str, Any], event: dict[str, Any]) -> Any:
+    """EventBridge's input transformer for the paths our rules use (`$.a.b`); an unquoted `<name>` in the
+    template takes the value JSON-encoded."""
+    text = transformer["InputTemplate"]
+    for name, path in transformer.get("InputPathsMap", {}).items():
+        value: Any = event
+        for part in path.removeprefix("$.").split("."):
+            value = value.get(part) if isinstance(value, dict) else None
+        text = text.replace(f"<{name}>", json.dumps(value))
+    return json.loads(text)
+
+
+class LocalStacks:
+    def __init__(
+        self,
+        aws: MotoServer,
+        bus: LocalBus,
+        batch: LocalBatch,
+        role_arn: str,
+        log: Callable[[str], None] = print,
+    ) -> None:
+        self._aws = aws
+        self._bus = bus
+        self._batch = batch
+        self._role = role_arn
+        self._log = log
+        self._s3, self._lambda, self._logs = aws.client("s3"), aws.client("lambda"), aws.client("logs")
+        self.stacks: dict[str, dict[str, Any]] = {}
+        self._lock = threading.Lock()
+        self.meta = aws.client("cloudformation").meta  # init reads meta.region_name
+
+    # --- the CloudFormation calls the pipeline makes ------------------------------------------------
+
+    def describe_stacks(self, StackName: str) -> dict[str, Any]:
+        StackName = StackName.split("/")[1] if StackName.startswith("arn:") else StackName
+        stack = self.stacks.get(StackName)
+        if stack is None:
+            raise _missing(StackName)
+        return {
+            "Stacks": [
+                {
+                    "StackName": StackName,
+                    "StackStatus": stack["status"],
+                    "StackId": stack_id(StackName),
+                    "Parameters": [
+                        {"ParameterKey": k, "ParameterValue": v} for k, v in stack["parameters"].items()
+                    ],
+                    "Tags": stack["tags"],
+                }
+            ]
+        }
+
+    def describe_stack_events(self, StackName: str) -> dict[str, Any]:
+        return {"StackEvents": self.stacks.get(StackName, {}).get("events", [])}
+
+    def get_waiter(self, name: str) -> _NoWait:
+        return _NoWait()
+
+    def create_stack(
+        self,
+        StackName: str,
+        TemplateURL: str,
+        Parameters: list[dict[str, str]],
+        Tags: list[dict[str, str]] | None = None,
+        **_: Any,
+    ) -> dict[str, Any]:
+        with self._lock:
+            if StackName in self.stacks:
+                raise ClientError(
+                    {
+                        "Error": {
+                            "Code": "AlreadyExistsException",
+                            "Message": f"Stack [{StackName}] already exists",
+                        }
+                    },
+                    "CreateStack",
+                )
+            url = urlsplit(TemplateURL)
+            bucket, key = url.hostname.split(".s3.", 1)[0], url.path.lstrip("/")  # type: ignore[union-attr]
+            template = json.loads(self._s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+            parameters = {p["ParameterKey"]: p["ParameterValue"] for p in Parameters}
+            stack = {
+                "status": "CREATE_IN_PROGRESS",
+                "parameters": parameters,
+                "tags": Tags or [],
+                "resources": [],
+                "events": [],
+            }
+            self.stacks[StackName] = stack
+        try:
+            self._create(stack, template, parameters)
+            stack["status"] = "CREATE_COMPLETE"
+        except Exception as err:
+            stack["status"] = "ROLLBACK_COMPLETE"
+            stack["events"] = [
+                {
+                    "ResourceStatus": "CREATE_FAILED",
+                    "LogicalResourceId": StackName,
+                    "ResourceStatusReason": repr(err)[:400],
+                }
+            ]
+            self._log(f"stack {StackName} failed: {err!r}")
+        return {"StackId": stack_id(StackName)}
+
+    def delete_stack(self, StackName: str) -> None:
+        stack = self.stacks.pop(StackName, None)
+        if stack is None:
+            return
+        for kind, name in reversed(stack["resources"]):
+            try:
+                if kind == "rule":
+                    self._bus.remove_rule(name)
+                elif kind == "job-definition":
+                    self._batch.definitions.pop(name, None)
+                elif kind == "function":
+                    self._lambda.delete_function(FunctionName=name)
+                elif kind == "log-group":
+                    self._logs.delete_log_group(logGroupName=name)
+            except ClientError:
+                pass
+
+    # --- resources ----------------------------------------------------------------------------------
+
+    def _create(self, stack: dict[str, Any], template: dict[str, Any], parameters: dict[str, str]) -> None:
+        resolver = Resolver(
+            {
+                **{k: str(v.get("Default", "")) for k, v in template.get("Parameters", {}).items()},
+                **parameters,
+            }
+        )
+        resources = template["Resources"]
+        order = (
+            "AWS::Logs::LogGroup",
+            "AWS::IAM::Role",
+            "AWS::Batch::JobDefinition",
+            "AWS::Events::Rule",
+            "AWS::Lambda::Function",
+            "AWS::Lambda::Version",
+            "AWS::Lambda::Alias",
+        )
+        for kind in order:
+            for logical_id, resource in sorted(resources.items()):
+                if resource["Type"] == kind:
+                    self._resource(stack, resolver, logical_id, kind, resource.get("Properties", {}))
+
+    def _resource(
+        self, stack: dict[str, Any], resolver: Resolver, logical_id: str, kind: str, raw: dict[str, Any]
+    ) -> None:
+        props = resolver.resolve(raw)
+        if kind == "AWS::Logs::LogGroup":
+            self._logs.create_log_group(logGroupName=props["LogGroupName"])
+            resolver.refs[logical_id] = props["LogGroupName"]
+            stack["resources"].append(("log-group", props["LogGroupName"]))
+        elif kind == "AWS::IAM::Role":
+            resolver.attributes[(logical_id, "Arn")] = self._role
+        elif kind == "AWS::Batch::JobDefinition":
+            container = props["ContainerProperties"]
+            definition = JobDefinition(
+                name=props["JobDefinitionName"],
+                command=list(container["Command"]),
+                environment={e["Name"]: str(e["Value"]) for e in container.get("Environment", [])},
+                timeout_seconds=int(props.get("Timeout", {}).get("AttemptDurationSeconds", 900)),
+                log_group=str(
+                    container.get("LogConfiguration", {}).get("Options", {}).get("awslogs-group", "")
+                ),
+            )
+            self._batch.definitions[definition.name] = definition
+            resolver.refs[logical_id] = definition.arn
+            stack["resources"].append(("job-definition", definition.name))
+        elif kind == "AWS::Events::Rule":
+            for target in props.get("Targets", []):
+                self._bus.add_rule(
+                    LocalRule(
+                        props["Name"],
+                        props.get("EventBusName", "default"),
+                        props["EventPattern"],
+                        self._batch_target(target),
+                    )
+                )
+            stack["resources"].append(("rule", props["Name"]))
+        elif kind == "AWS::Lambda::Function":
+            code = props["Code"]
+            self._lambda.create_function(
+                FunctionName=props["FunctionName"],
+                Runtime=props["Runtime"],
+                Role=self._role,
+                Handler=props["Handler"],
+                Code={"S3Bucket": code["S3Bucket"], "S3Key": code["S3Key"]},
+                Timeout=int(props.get("Timeout", 3)),
+                MemorySize=int(props.get("MemorySize", 128)),
+            )
+            resolver.refs[logical_id] = props["FunctionName"]
+            stack["resources"].append(("function", props["FunctionName"]))
+        elif kind == "AWS::Lambda::Version":
+            version = self._lambda.publish_version(FunctionName=props["FunctionName"])["Version"]
+            resolver.attributes[(logical_id, "Version")] = version
+        elif kind == "AWS::Lambda::Alias":
+            self._lambda.create_alias(
+                FunctionName=props["FunctionName"],
+                Name=props["Name"],
+                FunctionVersion=props["FunctionVersion"],
+            )
+
+    def _batch_target(self, target: dict[str, Any]) -> Callable[[dict[str, Any]], None]:
+        """A rule target that submits a job to the build queue, as EventBridge's Batch target does."""
+        definition = target["BatchParameters"]["JobDefinition"].rsplit("/", 1)[-1].split(":", 1)[0]
+
+        def submit(event: dict[str, Any]) -> None:
+            job_input = (
+                input_transform(target["InputTransformer"], event) if "InputTransformer" in target else {}
+            )
+            overrides = {
+                e["Name"]: str(e["Value"])
+                for e in job_input.get("ContainerOverrides", {}).get("Environment", [])
+            }
+            job = self._batch.submit(
+                definition,
+                target["Arn"],
+                {k: str(v) for k, v in job_input.get("Parameters", {}).items()},
+                overrides,
+            )
+            self._log(f"build job {job.id[:8]} submitted ({definition})")
+
+        return submit
