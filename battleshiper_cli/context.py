@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
 
 import boto3
 import botocore.config
@@ -11,6 +12,9 @@ import botocore.exceptions
 
 from battleshiper_cli.errors import AwsError
 from lambdas.shared.names import Names
+
+if TYPE_CHECKING:
+    from battleshiper_cli.local.control import LocalTarget
 
 OutputFormat = Literal["text", "json"]
 
@@ -28,13 +32,29 @@ class Context:
     output: OutputFormat = "text"
     yes: bool = False
     verbose: bool = False
+    local_dir: Path | None = None  # `--local`: the data folder of a running local platform
     _session: Any = field(default=None, repr=False)
+    _local: LocalTarget | None = field(default=None, repr=False)
+
+    @property
+    def local(self) -> LocalTarget | None:
+        """The running local platform the commands talk to (`--local`), read from its state file."""
+        if self.local_dir is None:
+            return None
+        if self._local is None:
+            from battleshiper_cli.local.control import LocalTarget
+
+            self._local = LocalTarget.load(self.local_dir)
+            self.stack_name = self._local.stack
+        return self._local
 
     @property
     def names(self) -> Names:
         return Names(self.stack_name)
 
     def session(self) -> boto3.session.Session:
+        if self._session is None and self.local is not None:
+            self._session = self.local.session()  # moto, with its dummy credentials and region
         if self._session is None:
             try:
                 self._session = boto3.session.Session(profile_name=self.profile, region_name=self.region)
@@ -52,6 +72,9 @@ class Context:
     def client(self, service: str, region: str | None = None) -> Any:
         if service in CLIENT_OVERRIDES:
             return CLIENT_OVERRIDES[service]
+        remote = self.local.client(service) if self.local is not None else None
+        if remote is not None:  # held in the local platform's memory, not in moto
+            return remote
         config = botocore.config.Config(retries={"max_attempts": 8, "mode": "adaptive"})
         return self.session().client(
             service,

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib
 import pkgutil
 import traceback
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import botocore.exceptions
@@ -14,6 +16,7 @@ import typer
 
 from battleshiper_cli.context import Context, OutputFormat
 from battleshiper_cli.errors import EXIT_CODES_HELP, AwsError, BattleshiperError
+from battleshiper_cli.local.control import DEFAULT_DATA_DIR
 from battleshiper_cli.output import console
 from lambdas.shared.names import DEFAULT_STACK_NAME, Names
 
@@ -120,6 +123,13 @@ def root(
     endpoint_url: str | None = typer.Option(
         None, "--endpoint-url", help="Send every AWS call to this endpoint (emulators)."
     ),
+    local: bool = typer.Option(
+        False, "--local", help="Talk to the local platform (`battleshiper local up`) instead of AWS."
+    ),
+    local_dir: Path = typer.Option(
+        DEFAULT_DATA_DIR, "--local-dir", envvar="BATTLESHIPER_LOCAL_DIR",
+        help="With --local: the data folder the local platform was started with.",
+    ),
     output: OutputFormat = typer.Option("text", "--output", "-o", help="Output format: text or json."),
     yes: bool = typer.Option(False, "--yes", "-y", help="Answer yes to every confirmation."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Show tracebacks and AWS request details."),
@@ -133,7 +143,13 @@ def root(
         output=output,
         yes=yes,
         verbose=verbose,
+        local_dir=local_dir if local else None,
     )
+    if local:
+        # The stack name is the local platform's; a platform that is not running is reported, with its
+        # hint, by the command that needs it.
+        with contextlib.suppress(BattleshiperError):
+            ctx.obj.local  # noqa: B018
 
 
 def _register() -> None:

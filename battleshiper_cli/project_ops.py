@@ -60,6 +60,8 @@ def pipeline_env(c: Context, platform: Platform) -> dict[str, str]:
     for variable in (Env.GITHUB_URL, Env.GITHUB_API_URL):
         if os.environ.get(variable):
             env[variable] = os.environ[variable]
+    if c.local is not None:
+        env[Env.GITHUB_URL], env[Env.GITHUB_API_URL] = c.local.github_url, c.local.github_api_url
     return env
 
 

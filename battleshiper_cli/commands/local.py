@@ -16,10 +16,10 @@ from pathlib import Path
 import typer
 
 from battleshiper_cli.errors import BattleshiperError
+from battleshiper_cli.local.control import DEFAULT_DATA_DIR
 from battleshiper_cli.main import app, guarded
 from battleshiper_cli.output import stdout
 
-DEFAULT_DATA_DIR = Path(".battleshiper/local")
 local_app = typer.Typer(
     help="Run the whole platform on this machine (moto, a local edge and runners).", no_args_is_help=True
 )

@@ -36,6 +36,7 @@ from battleshiper_cli.local import sample
 from battleshiper_cli.local.aws import ACCOUNT, REGION, MotoServer
 from battleshiper_cli.local.batch import LocalBatch
 from battleshiper_cli.local.bus import LocalBus, LocalRule
+from battleshiper_cli.local.control import STATE_FILE, ControlServer, RouteStoreApi
 from battleshiper_cli.local.edge import EdgeFunctions, LocalEdge, SyncedRouteStore
 from battleshiper_cli.local.functions import ProjectFunctions
 from battleshiper_cli.local.github import LocalGitHub
@@ -51,6 +52,7 @@ from lambdas.shared.github import AppCredentials, GitHub
 from lambdas.shared.models import Limits, Role, Subscription, User
 from lambdas.shared.names import Env, Names
 from lambdas.shared.store import Store
+from templates import ids
 from templates.config import PlatformConfig, placeholder_artifacts
 from templates.platform import build_platform_template
 from templates.project import build_project_template
@@ -58,7 +60,6 @@ from templates.project import build_project_template
 ROOT = Path(__file__).resolve().parents[2]
 DOMAIN = "localhost"
 LOGIN = "local"
-STATE_FILE = "local.json"
 PLACEHOLDER_SERVER = ROOT / "web" / "placeholder" / "project-server" / names.SERVER_HANDLER_FILE
 SUBSCRIPTION = "local"
 SAMPLE_PROJECT = "sample"
@@ -251,6 +252,30 @@ class LocalPlatform:
         self.edge.start()
         self._closers.append(self.edge.stop)
         self._seed_user()
+        self._start_control(parameters)
+
+    def _start_control(self, parameters: dict[str, str]) -> None:
+        """The platform stack's record and the control endpoint operator commands use (`--local`)."""
+        outputs = {
+            key: str(self.resolver.resolve(output["Value"]))
+            for key, output in self.template.get("Outputs", {}).items()
+        }
+        # The local edge stands in for both distributions.
+        outputs[ids.OUTPUT_DASHBOARD_URL] = self.url
+        for host in (ids.OUTPUT_DASHBOARD_CDN_HOST, ids.OUTPUT_PROJECT_CDN_HOST):
+            outputs[host] = f"{DOMAIN}:{self.port}"
+        self.stacks.add_platform_stack(self.names.stack, self.template, parameters, outputs)
+        arn = self.resolver.get_att("RouteStore", "Arn")
+        routes = RouteStoreApi(self.routes, self.names.route_store, arn)
+        self.control = ControlServer(
+            {
+                "cloudformation": self.stacks,
+                "events": self.bus,
+                "cloudfront": routes.control_plane(),
+                "cloudfront-keyvaluestore": routes,
+            }
+        ).start()
+        self._closers.append(self.control.stop)
 
     def _dashboard(self) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
         """The dashboard's server function (its adapter build) in Node.js, its static files from the build."""
@@ -475,6 +500,11 @@ class LocalPlatform:
             "port": self.port,
             "url": self.url,
             "moto": self.aws.endpoint,
+            "control": self.control.url,
+            "stack": self.names.stack,
+            "domain": DOMAIN,
+            "github_url": self.github.clone_base(),
+            "github_api_url": self.github.url,
             "data_dir": str(self.data),
             "started": int(time.time()),
         }

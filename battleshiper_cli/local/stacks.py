@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
@@ -70,23 +71,50 @@ class LocalStacks:
 
     # --- the CloudFormation calls the pipeline makes ------------------------------------------------
 
-    def describe_stacks(self, StackName: str) -> dict[str, Any]:
+    def describe_stacks(self, StackName: str | None = None, **_: Any) -> dict[str, Any]:
+        if StackName is None:  # every stack, as DescribeStacks without a name lists them
+            return {"Stacks": [self._describe(name) for name in sorted(self.stacks)]}
         StackName = StackName.split("/")[1] if StackName.startswith("arn:") else StackName
-        stack = self.stacks.get(StackName)
-        if stack is None:
+        if StackName not in self.stacks:
             raise _missing(StackName)
-        return {
-            "Stacks": [
-                {
-                    "StackName": StackName,
-                    "StackStatus": stack["status"],
-                    "StackId": stack_id(StackName),
-                    "Parameters": [
-                        {"ParameterKey": k, "ParameterValue": v} for k, v in stack["parameters"].items()
-                    ],
-                    "Tags": stack["tags"],
-                }
-            ]
+        return {"Stacks": [self._describe(StackName)]}
+
+    def _describe(self, name: str) -> dict[str, Any]:
+        stack = self.stacks[name]
+        described = {
+            "StackName": name,
+            "StackStatus": stack["status"],
+            "StackId": stack_id(name),
+            "CreationTime": stack.get("created", ""),
+            "Parameters": [{"ParameterKey": k, "ParameterValue": v} for k, v in stack["parameters"].items()],
+            "Outputs": [{"OutputKey": k, "OutputValue": v} for k, v in stack.get("outputs", {}).items()],
+            "Tags": stack["tags"],
+        }
+        if stack.get("reason"):
+            described["StackStatusReason"] = stack["reason"]
+        return described
+
+    def get_template(self, StackName: str, **_: Any) -> dict[str, Any]:
+        if StackName not in self.stacks:
+            raise _missing(StackName)
+        return {"TemplateBody": self.stacks[StackName].get("template", {})}
+
+    def add_platform_stack(
+        self, name: str, template: dict[str, Any], parameters: dict[str, str], outputs: dict[str, str]
+    ) -> None:
+        """The platform stack's record, so `battleshiper status` and `project` commands find the platform
+        as in AWS. Its resources were created through the service APIs (`aws.provision`), not by
+        CloudFormation; the status reason says so."""
+        self.stacks[name] = {
+            "status": "CREATE_COMPLETE",
+            "reason": "local platform: resources provisioned through the service APIs, not CloudFormation",
+            "parameters": dict(parameters),
+            "outputs": dict(outputs),
+            "template": template,
+            "tags": [],
+            "resources": [],
+            "events": [],
+            "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         }
 
     def describe_stack_events(self, StackName: str) -> dict[str, Any]:
@@ -124,6 +152,7 @@ class LocalStacks:
                 "tags": Tags or [],
                 "resources": [],
                 "events": [],
+                "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             }
             self.stacks[StackName] = stack
         try:
