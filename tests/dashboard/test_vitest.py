@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -11,7 +10,6 @@ import pytest
 DASHBOARD = Path(__file__).resolve().parents[2] / "web" / "dashboard"
 
 
-@pytest.mark.skipif(shutil.which("npx") is None, reason="needs Node.js")
 def test_vitest_suite_passes() -> None:
     if not (DASHBOARD / "node_modules" / "vitest").is_dir():
         pytest.fail("web/dashboard has no node_modules: run `make node-deps`")

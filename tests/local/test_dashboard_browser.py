@@ -8,10 +8,7 @@ import json
 import shutil
 import subprocess
 import time
-from pathlib import Path
 from typing import Any
-
-import pytest
 
 from battleshiper_cli import packaging
 from battleshiper_cli.local.github import git
@@ -22,7 +19,6 @@ SCRIPT = packaging.DASHBOARD / "e2e" / "local.mjs"  # beside node_modules, where
 SHOTS = packaging.DASHBOARD / "test-results" / "screenshots" / "local"
 PROJECT = "gallery"
 
-pytestmark = pytest.mark.skipif(not Path("/usr/bin/chromium").exists(), reason="needs /usr/bin/chromium")
 
 
 def create_project(local: Local) -> None:

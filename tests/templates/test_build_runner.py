@@ -6,7 +6,6 @@ from __future__ import annotations
 import io
 import json
 import re
-import shutil
 import subprocess
 import tarfile
 import threading
@@ -24,10 +23,6 @@ from botocore.credentials import Credentials
 from lambdas.shared import names
 from templates.config import PlatformConfig, placeholder_artifacts
 from templates.project import build_project_template
-
-pytestmark = pytest.mark.skipif(
-    not all(shutil.which(tool) for tool in ("node", "git", "tar", "timeout")), reason="needs node, git, tar"
-)
 
 PROJECT = "shop"
 EXECUTION = "0b7c6a2e-6d1f-4d6e-9a57-3f1c2b8e9d10"
