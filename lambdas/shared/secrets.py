@@ -10,13 +10,10 @@ import boto3
 
 
 @cache
-def _client() -> Any:
-    return boto3.client("secretsmanager")
-
-
-@cache
 def secret_string(arn: str) -> str:
-    return str(_client().get_secret_value(SecretId=arn)["SecretString"])
+    # The value is cached per container; the client is not, so it always follows the current default
+    # session (the CLI points that at the operator's profile, region and endpoint).
+    return str(boto3.client("secretsmanager").get_secret_value(SecretId=arn)["SecretString"])
 
 
 def secret_json(arn: str) -> dict[str, Any]:

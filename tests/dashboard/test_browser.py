@@ -120,7 +120,6 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Platfor
                      "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing"}.items():
             mp.setenv(k, v)
         with mock_aws():
-            secrets._client.cache_clear()
             secrets.secret_string.cache_clear()
             env = create_tables(boto3.client("dynamodb"), STACK)
             sm = boto3.client("secretsmanager")
@@ -150,7 +149,6 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Platfor
             yield local, github
             local.stop()
             context.use(None)
-            secrets._client.cache_clear()
             secrets.secret_string.cache_clear()
     github.stop()
 

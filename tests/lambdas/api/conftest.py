@@ -55,7 +55,6 @@ def aws(github: GitHubStandIn) -> Iterator[Aws]:
         }.items():
             mp.setenv(k, v)
         with mock_aws():
-            secrets._client.cache_clear()
             secrets.secret_string.cache_clear()
             env = create_tables(boto3.client("dynamodb"), STACK)
             sm = boto3.client("secretsmanager")
@@ -97,7 +96,6 @@ def aws(github: GitHubStandIn) -> Iterator[Aws]:
                 Bucket="build-bucket", CreateBucketConfiguration={"LocationConstraint": "eu-central-1"}
             )
             yield Aws(env, queue)
-            secrets._client.cache_clear()
             secrets.secret_string.cache_clear()
 
 
