@@ -26,6 +26,15 @@ local_app = typer.Typer(
 app.add_typer(local_app, name="local")
 
 
+def up_command(port: int, data_dir: Path, *, sample: bool) -> list[str]:
+    """`battleshiper local up` as a command line for a process of its own (--detach, tests)."""
+    return [
+        sys.executable, "-c", "from battleshiper_cli.main import main; main()",
+        "local", "up", "--port", str(port), "--data-dir", str(data_dir),
+        "--sample" if sample else "--no-sample",
+    ]
+
+
 def _state(data_dir: Path) -> dict[str, object] | None:
     try:
         return dict(json.loads((data_dir / "local.json").read_text()))
@@ -66,20 +75,9 @@ def up(
     if detach:
         data_dir.mkdir(parents=True, exist_ok=True)
         log = (data_dir / "local.log").open("ab")
-        args = [
-            sys.executable,
-            "-c",
-            "from battleshiper_cli.main import main; main()",
-            "local",
-            "up",
-            "--port",
-            str(port),
-            "--data-dir",
-            str(data_dir),
-            "--sample" if sample else "--no-sample",
-        ]
         process = subprocess.Popen(
-            args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
+            up_command(port, data_dir, sample=sample),
+            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
         )
         deadline = time.monotonic() + 1200
         while time.monotonic() < deadline and process.poll() is None:

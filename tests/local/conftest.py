@@ -8,7 +8,6 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -16,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from battleshiper_cli.commands.local import up_command
 from battleshiper_cli.local.aws import free_port
 
 
@@ -66,18 +66,7 @@ def local(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Local]:
     port = free_port()
     log = (data_dir / "up.log").open("wb")
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "from battleshiper_cli.main import main; main()",
-            "local",
-            "up",
-            "--port",
-            str(port),
-            "--data-dir",
-            str(data_dir),
-            "--no-sample",
-        ],
+        up_command(port, data_dir, sample=False),
         stdout=log,
         stderr=subprocess.STDOUT,
         env={**os.environ, "NO_COLOR": "1"},
