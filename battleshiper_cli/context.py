@@ -11,6 +11,7 @@ import botocore.config
 import botocore.exceptions
 
 from battleshiper_cli.errors import AwsError
+from lambdas.shared.aws import Clients
 from lambdas.shared.names import Names
 
 if TYPE_CHECKING:
@@ -69,6 +70,11 @@ class Context:
             raise AwsError("no AWS region configured", hint="pass --region or set AWS_REGION")
         return str(region)
 
+    @property
+    def clients(self) -> Clients:
+        """The commands' client factory, for the platform's own functions that take one."""
+        return _ContextClients(self)
+
     def client(self, service: str, region: str | None = None) -> Any:
         if service in CLIENT_OVERRIDES:
             return CLIENT_OVERRIDES[service]
@@ -82,3 +88,12 @@ class Context:
             endpoint_url=self.endpoint_url,
             config=config,
         )
+
+
+class _ContextClients(Clients):
+    def __init__(self, context: Context) -> None:
+        super().__init__(context.session(), context.endpoint_url)
+        self.context = context
+
+    def client(self, service: str, region: str | None = None, config: Any = None) -> Any:
+        return self.context.client(service, region)

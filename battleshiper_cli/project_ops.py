@@ -12,8 +12,6 @@ import sys
 from collections.abc import Callable, Iterator
 from typing import Any
 
-import boto3
-
 from battleshiper_cli.context import Context
 from battleshiper_cli.errors import BattleshiperError
 from battleshiper_cli.projects import Platform, parameters, stack_outputs
@@ -22,7 +20,7 @@ from lambdas.shared.builds import BuildRefused, Deps, trigger_build
 from lambdas.shared.models import Deployment, Project
 from lambdas.shared.names import Env
 from lambdas.shared.releases import ReleaseError, rollback
-from lambdas.shared.routes import AwsRouteStore, RouteStore
+from lambdas.shared.secrets import Secrets
 from templates import ids
 from templates.common import PARAM_GITHUB_SECRET
 
@@ -33,17 +31,10 @@ class Refused(BattleshiperError):
     """The pipeline refused the request (state, quota, lock, no such deployment): nothing changed."""
 
 
-def aws_route_store(c: Context, platform: Platform) -> RouteStore:
-    """The route store (CloudFront KeyValueStore); its data plane lives in us-east-1."""
-    name = platform.names.route_store
+def route_store_arn(c: Context, platform: Platform) -> str:
+    """The route store's (CloudFront KeyValueStore's) ARN; CloudFront's control plane is in us-east-1."""
     cloudfront = c.client("cloudfront", region="us-east-1")
-    arn = cloudfront.describe_key_value_store(Name=name)["KeyValueStore"]["ARN"]
-    return AwsRouteStore(c.client("cloudfront-keyvaluestore", region="us-east-1"), arn)
-
-
-# The route-store factory: tests and the local platform put the in-memory store here (moto has no
-# KeyValueStore data plane, docs reference/moto.md).
-ROUTE_STORE: Callable[[Context, Platform], RouteStore] = aws_route_store
+    return str(cloudfront.describe_key_value_store(Name=platform.names.route_store)["KeyValueStore"]["ARN"])
 
 
 def pipeline_env(c: Context, platform: Platform) -> dict[str, str]:
@@ -77,17 +68,9 @@ def _minter(c: Context, env: dict[str, str]) -> Callable[[int, int], str]:
 
 def deps(c: Context, platform: Platform, *, routes: bool = False) -> Deps:
     env = pipeline_env(c, platform)
-    return Deps(
-        store=platform.store,
-        env=env,
-        s3=c.client("s3"),
-        events=c.client("events"),
-        lambda_=c.client("lambda"),
-        cloudformation=c.client("cloudformation"),
-        logs=c.client("logs"),
-        routes=ROUTE_STORE(c, platform) if routes else None,
-        mint_installation_token=_minter(c, env),
-    )
+    if routes:
+        env[Env.ROUTE_STORE_ARN] = route_store_arn(c, platform)
+    return Deps.create(env, c.clients, store=platform.store, mint_installation_token=_minter(c, env))
 
 
 @contextlib.contextmanager
@@ -118,11 +101,9 @@ def request_delete(c: Context, platform: Platform, project: Project) -> None:
     """Ask the pipeline's delete function to remove the project. The ticket names the owner: the
     operator acts for them, and the delete function accepts only the owner or a maintainer."""
     env = pipeline_env(c, platform)
-    # `lambdas.shared.secrets` reads the ticket key with boto3's default session: make it the
-    # operator's (profile and region of the global options).
-    boto3.DEFAULT_SESSION = c.session()
+    key = Secrets(c.clients).signing_key(env[Env.TICKET_KEY_SECRET_ARN])
     with pipeline_logs(c):
-        events.send_delete(c.client("events"), project, project.owner_id, env)
+        events.send_delete(c.client("events"), key, project, project.owner_id, env)
 
 
 def describe(d: Deployment) -> dict[str, Any]:

@@ -37,7 +37,7 @@ from lambdas.shared import names, routes
 from lambdas.shared.builds import Deps, trigger_build
 from lambdas.shared.models import Limits, Project, ProjectStatus, Repository, Subscription, User
 from lambdas.shared.names import Env
-from lambdas.shared.routes import MemoryRouteStore
+from battleshiper_cli.local.routes import MemoryRouteStore
 from lambdas.shared.store import Store
 from tests.lambdas.pipeline.support import QUEUE_ARN, STACK, batch_event, output_archive
 from tests.support.tables import create_tables

@@ -27,7 +27,7 @@ from battleshiper_cli.local.aws import free_port  # noqa: E402
 from battleshiper_cli.local.edge import payload_event  # noqa: E402
 from battleshiper_cli.local.functions import function_code  # noqa: E402
 from battleshiper_cli.local.platform import SAMPLE_PROJECT, LocalPlatform  # noqa: E402
-from lambdas.router.local import NodeInvoker  # noqa: E402
+from battleshiper_cli.local.node import NodeInvoker  # noqa: E402
 from lambdas.shared import names  # noqa: E402
 
 PATHS = {"static asset": "/robots.txt", "prerendered page": "/docs", "SSR page": "/ssr"}
@@ -73,7 +73,7 @@ def main() -> None:
             folder = Path(data) / "direct"
             folder.mkdir()
             (folder / "code.zip").write_bytes(function_code(function, version))
-            from lambdas.router.local import extract_handler
+            from battleshiper_cli.local.node import extract_handler
 
             invoker = NodeInvoker({"app": extract_handler(folder / "code.zip", folder / "code")})
             try:

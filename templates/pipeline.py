@@ -324,7 +324,9 @@ def add_functions(t: Template, config: PlatformConfig, *, bus: EventBus, queue: 
         "delete": [
             allow([*stack_read, "cloudformation:DeleteStack"], [stacks]),
             *tickets,
-            table_access(ids.USERS_TABLE, READ),  # may a maintainer delete another's project
+            # May a maintainer delete another's project; the owner's project count comes back with the
+            # record (`quotas.release_project`, one transaction).
+            table_access(ids.USERS_TABLE, [*READ, "dynamodb:UpdateItem"]),
             table_access(ids.PROJECTS_TABLE, READ + WRITE),
             table_access(ids.DEPLOYMENTS_TABLE, READ + WRITE),
             *bucket_access(Ref(bucket), ["s3:DeleteObject"]),

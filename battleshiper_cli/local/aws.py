@@ -59,6 +59,9 @@ class MotoServer:
     def stop(self) -> None:
         self.server.stop()
 
+    def session(self) -> boto3.session.Session:
+        return boto3.session.Session(region_name=REGION, **CREDENTIALS)
+
     def client(self, service: str) -> Any:
         return boto3.client(
             service, region_name=REGION, endpoint_url=self.endpoint, config=CLIENT_CONFIG, **CREDENTIALS
@@ -161,7 +164,7 @@ def _secret_value(props: Mapping[str, Any]) -> str:
 
 
 def provision(
-    aws: MotoServer, template: Mapping[str, Any], parameters: dict[str, str], stack: str
+    aws: Any, template: Mapping[str, Any], parameters: dict[str, str], stack: str
 ) -> Resolver:
     """Create the template's tables, buckets, secrets, KMS key, log groups, bus and queues in moto; the
     returned resolver maps every Ref/GetAtt of the template to what was created."""
@@ -178,8 +181,9 @@ def provision(
                     {k: v for k, v in index.items() if k in ("IndexName", "KeySchema", "Projection")}
                     for index in props["GlobalSecondaryIndexes"]
                 ]
-            dynamodb.create_table(BillingMode="PAY_PER_REQUEST", **spec)
+            arn = dynamodb.create_table(BillingMode="PAY_PER_REQUEST", **spec)["TableDescription"]["TableArn"]
             resolver.refs[logical_id] = props["TableName"]
+            resolver.attributes[(logical_id, "Arn")] = arn
         elif kind == "AWS::S3::Bucket":
             # The stack lets CloudFormation name buckets; locally the name is the stack and logical id.
             name = props.get("BucketName") or f"{stack}-{logical_id.lower()}"
@@ -196,6 +200,9 @@ def provision(
         elif kind == "AWS::Logs::LogGroup":
             logs.create_log_group(logGroupName=props["LogGroupName"])
             resolver.refs[logical_id] = props["LogGroupName"]
+            resolver.attributes[(logical_id, "Arn")] = (
+                f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{props['LogGroupName']}:*"
+            )
         elif kind == "AWS::Events::EventBus":
             arn = events.create_event_bus(Name=props["Name"])["EventBusArn"]
             resolver.refs[logical_id] = props["Name"]

@@ -28,9 +28,11 @@ from pathlib import Path
 from typing import IO, Any
 from urllib.parse import parse_qsl, urlsplit
 
-from lambdas.router.router import Router, error_page
+from battleshiper_cli.local.routes import MemoryRouteStore
+from lambdas.router.router import error_page
 from lambdas.shared import names
-from lambdas.shared.routes import MemoryRouteStore, RouteStoreConflict
+from lambdas.shared.entry import Handler
+from lambdas.shared.routes import RouteStoreConflict
 from templates import cloudfront_functions, edge
 
 WORKER = Path(__file__).with_name("edge_worker.mjs")
@@ -178,7 +180,7 @@ class LocalEdge:
         port: int,
         domain: str,
         functions: EdgeFunctions,
-        router: Router,
+        router: Handler,
         s3: Any,
         project_bucket: str,
         origin_secret: str,
@@ -321,7 +323,7 @@ class LocalEdge:
         if body:
             forwarded["content-length"] = str(len(body))
         event = payload_event(method, out["uri"], query, forwarded, cookies, body, forwarded["host"])
-        return self.router.handle(event)
+        return dict(self.router(event, None))
 
     def _bucket_read(self, uri: str, method: str) -> dict[str, Any]:
         """The S3 origin through origin access control: a missing object is a 403."""

@@ -16,8 +16,8 @@ from moto.awslambda.models import lambda_backends
 from moto.awslambda_simple.models import lambda_simple_backends
 
 from battleshiper_cli.local.aws import ACCOUNT, REGION
+from battleshiper_cli.local.node import NodeInvoker
 from lambdas.router import invoker as inv
-from lambdas.router.local import NodeInvoker
 from lambdas.shared.names import SERVER_HANDLER_FILE
 
 

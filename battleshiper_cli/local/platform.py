@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import functools
-import importlib
 import io
 import json
 import logging
@@ -40,17 +39,17 @@ from battleshiper_cli.local.control import STATE_FILE, ControlServer, RouteStore
 from battleshiper_cli.local.edge import EdgeFunctions, LocalEdge, SyncedRouteStore
 from battleshiper_cli.local.functions import ProjectFunctions
 from battleshiper_cli.local.github import LocalGitHub
+from battleshiper_cli.local.iam.enforce import Recorder
+from battleshiper_cli.local.node import NodeInvoker, extract_handler
 from battleshiper_cli.local.sample import push_directory
 from battleshiper_cli.local.stacks import LocalStacks
-from lambdas.api import context as api_context
-from lambdas.router.local import NodeInvoker, extract_handler
-from lambdas.router.pages import S3Pages
-from lambdas.router.router import Router
-from lambdas.shared import names, secrets, sessions
-from lambdas.shared.builds import Deps
-from lambdas.shared.github import AppCredentials, GitHub
+from battleshiper_cli.local.wiring import LocalLambda, Wiring, role_lookup
+from lambdas.shared import names, sessions
+from lambdas.shared.aws import Clients
+from lambdas.shared.entry import Handler
 from lambdas.shared.models import Limits, Role, Subscription, User
 from lambdas.shared.names import Env, Names
+from lambdas.shared.secrets import Secrets
 from lambdas.shared.store import Store
 from templates import ids
 from templates.config import PlatformConfig, placeholder_artifacts
@@ -105,24 +104,15 @@ def _zip(files: dict[str, bytes]) -> bytes:
     return buffer.getvalue()
 
 
-def _call(module: Any, context: LocalContext) -> Callable[[dict[str, Any]], None]:
+def _deliver(handler: Handler, context: LocalContext, event: dict[str, Any]) -> None:
     """A rule target: the function's handler with its Lambda context."""
-
-    def deliver(event: dict[str, Any]) -> None:
-        module.handler(event, context)
-
-    return deliver
+    handler(event, context)
 
 
-def _api_call(module: Any, context: LocalContext) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
-    def call(event: dict[str, Any], _context: Any) -> dict[str, Any]:
-        return dict(module.handler(event, context))
-
-    return call
-
-
-def _handler_module(handler: str) -> Any:
-    return importlib.import_module(handler.rsplit(".", 1)[0])
+def _api_call(
+    handler: Handler, context: LocalContext, event: dict[str, Any], _context: Any
+) -> dict[str, Any]:
+    return dict(handler(event, context))
 
 
 class LocalPlatform:
@@ -165,8 +155,7 @@ class LocalPlatform:
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's request log
         self.aws = MotoServer().start()
         self._closers.append(self.aws.stop)
-        os.environ.update(self.aws.environment())  # default clients (secrets, ...) reach moto
-        secrets.secret_string.cache_clear()
+        self.secrets = Secrets(Clients(self.aws.session(), self.aws.endpoint))  # the platform's own reads
         config = PlatformConfig(stack_name=self.names.stack, artifacts=placeholder_artifacts())
         self.template = json.loads(build_platform_template(config).to_json())
         s3 = self.aws.client("s3")
@@ -202,36 +191,44 @@ class LocalPlatform:
             "WildcardCertificateArn": f"arn:aws:acm:us-east-1:{ACCOUNT}:certificate/local-wildcard",
         }
         self.resolver = local_aws.provision(self.aws, self.template, parameters, self.names.stack)
-        role = self.aws.client("iam").create_role(RoleName="local-function", AssumeRolePolicyDocument="{}")[
-            "Role"
-        ]["Arn"]
-
+        self.recorder = Recorder()
         self.routes = SyncedRouteStore()
+        store_arn = self.resolver.get_att("RouteStore", "Arn")
+        route_api = RouteStoreApi(self.routes, self.names.route_store, store_arn)
+        self.wiring = Wiring(
+            self.template,
+            self.resolver,
+            endpoint_url=self.aws.endpoint,
+            recorder=self.recorder,
+            log=self.log,
+            lookups={("iam", "*"): role_lookup(self.aws.client("iam"))},
+            # Build specs clone from the local repositories; sign-in and the App's API reach the stand-in.
+            extra_env={
+                "": {Env.GITHUB_URL: self.github.clone_base(), Env.GITHUB_API_URL: self.github.url},
+                "lambdas.api.auth.handler": {Env.GITHUB_URL: self.github.url},
+            },
+        )
         self.bus = LocalBus(self.aws.client("events"), log=self.log)
         self._closers.append(self.bus.close)
         self.batch = LocalBatch(self.aws, self.bus, self.data / "builds", log=self.log)
         self._closers.append(self.batch.close)
-        self.stacks = LocalStacks(self.aws, self.bus, self.batch, role, log=self.log)
-        self.functions = local_aws.functions(self.template, self.resolver)
-        self.gh_client = GitHub(
-            AppCredentials.from_secret(self.github.secret()), url=self.github.url, api_url=self.github.url
-        )
-        self.github.start()
-        self._closers.append(self.github.stop)
-        self._closers.append(lambda: api_context.use(None))
-
-        self.pipeline = self._pipeline_deps()
-        self._wire_rules()
-        api = self._wire_api()
+        # CloudFormation creates project stacks with the platform's service role, enforced here too.
+        stack_role = self.wiring.clients(self.wiring.role(ids.PROJECT_STACK_ROLE, "cloudformation"))
+        self.stacks = LocalStacks(stack_role, self.bus, self.batch, self.aws.client("s3"), log=self.log)
         self.project_functions = ProjectFunctions(self.aws.client("lambda"), self.data / "functions")
         self._closers.append(self.project_functions.close)
-        router_env = self._env_of("lambdas.router.handler.handler")
-        router = Router(
-            origin_secret=lambda: secrets.secret_string(router_env[Env.ORIGIN_SECRET_ARN]),
-            pages=S3Pages(s3, router_env[Env.PROJECT_BUCKET]),
-            invoker=self.project_functions,
-            function_prefix=router_env[Env.PROJECT_FUNCTION_PREFIX],
-        )
+        self.wiring.stand_ins.update({
+            "events": self.bus,
+            "cloudformation": self.stacks,
+            "cloudfront-keyvaluestore": route_api,
+            "lambda": LocalLambda(self.aws.client("lambda"), self.project_functions.invoke),
+        })
+        self.github.start()
+        self._closers.append(self.github.stop)
+
+        self._wire_rules()
+        api = self._wire_api()
+        router = self.wiring.by_handler("lambdas.router.handler.handler")
         self.edge_functions = EdgeFunctions(
             self.resolver.get_att("RouteStore", "Id"), DOMAIN, self.routes.data
         )
@@ -242,10 +239,10 @@ class LocalPlatform:
             port=self.port,
             domain=DOMAIN,
             functions=self.edge_functions,
-            router=router,
+            router=self.wiring.handler(router.logical_id),
             s3=s3,
-            project_bucket=router_env[Env.PROJECT_BUCKET],
-            origin_secret=secrets.secret_string(router_env[Env.ORIGIN_SECRET_ARN]),
+            project_bucket=router.environment[Env.PROJECT_BUCKET],
+            origin_secret=self.secrets.string(router.environment[Env.ORIGIN_SECRET_ARN]),
             api=api,
             dashboard=dashboard,
         )
@@ -265,8 +262,7 @@ class LocalPlatform:
         for host in (ids.OUTPUT_DASHBOARD_CDN_HOST, ids.OUTPUT_PROJECT_CDN_HOST):
             outputs[host] = f"{DOMAIN}:{self.port}"
         self.stacks.add_platform_stack(self.names.stack, self.template, parameters, outputs)
-        arn = self.resolver.get_att("RouteStore", "Arn")
-        routes = RouteStoreApi(self.routes, self.names.route_store, arn)
+        routes = self.wiring.stand_ins["cloudfront-keyvaluestore"]
         self.control = ControlServer(
             {
                 "cloudformation": self.stacks,
@@ -308,70 +304,18 @@ class LocalPlatform:
 
         return serve
 
-    def _env_of(self, handler: str) -> dict[str, str]:
-        return next(f["environment"] for f in self.functions.values() if f["handler"] == handler)
-
-    def _union_env(self, prefix: str) -> dict[str, str]:
-        env: dict[str, str] = {}
-        for function in self.functions.values():
-            if function["handler"].startswith(prefix):
-                env.update(function["environment"])
-        # Build specs clone from the local repositories; the App's API is the stand-in (github_factory).
-        env[Env.GITHUB_URL] = self.github.clone_base()
-        env[Env.GITHUB_API_URL] = self.github.url
-        return env
-
-    def _pipeline_deps(self) -> Deps:
-        env = self._union_env("lambdas.pipeline.")
-        return Deps(
-            store=Store(self.aws.resource("dynamodb"), env),
-            env=env,
-            s3=self.aws.client("s3"),
-            events=self.bus,
-            lambda_=self.aws.client("lambda"),
-            cloudformation=self.stacks,
-            logs=self.aws.client("logs"),
-            routes=self.routes,
-            mint_installation_token=self.gh_client.repository_token,
-            workers=8,
-        )
-
-    def _pipeline_factory(self) -> Deps:
-        return self.pipeline
-
     def _wire_rules(self) -> None:
         """Each rule of the template, with its own pattern, to the function its target names."""
-        by_logical = self.functions
         for rule in local_aws.rules(self.template, self.resolver):
             for target in rule["targets"]:
                 logical = target["Arn"]["Fn::GetAtt"][0]
-                function = by_logical[logical]
-                module = _handler_module(function["handler"])
-                # The module builds its clients once per container (`_deps`); here they are the local ones.
-                module._deps = self._pipeline_factory
-                context = LocalContext(function["name"])
-                self.bus.add_rule(
-                    LocalRule(
-                        rule["name"],
-                        rule["bus"],
-                        rule["pattern"],
-                        _call(module, context),
-                    )
-                )
+                handler = self.wiring.handler(logical)
+                context = LocalContext(self.wiring.function(logical).name)
+                deliver = functools.partial(_deliver, handler, context)
+                self.bus.add_rule(LocalRule(rule["name"], rule["bus"], rule["pattern"], deliver))
 
     def _wire_api(self) -> dict[str, Callable[[dict[str, Any], Any], dict[str, Any]]]:
         """`/api/<route>/...` -> the handler of the function the template's HTTP API routes it to."""
-        env = self._union_env("lambdas.api.")
-        clients = {"events": self.bus}
-        deps = api_context.ApiDeps(
-            env=env,
-            store=Store(self.aws.resource("dynamodb"), env),
-            clients=lambda service: clients.get(service) or self.aws.client(service),
-            github_factory=lambda: self.gh_client,
-            route_store=self.routes,
-        )
-        api_context.use(deps)
-        webhook_deps = Deps(**{**self.pipeline.__dict__, "env": env, "store": deps.store, "extra": {}})
         resources = self.template["Resources"]
         handlers: dict[str, Callable[[dict[str, Any], Any], dict[str, Any]]] = {}
         for route in (r for r in resources.values() if r["Type"] == "AWS::ApiGatewayV2::Route"):
@@ -380,18 +324,19 @@ class LocalPlatform:
                 continue
             integration = resources[route["Properties"]["Target"]["Fn::Join"][1][1]["Ref"]]
             logical = integration["Properties"]["IntegrationUri"]["Fn::GetAtt"][0]
-            function = self.functions[logical]
-            module = _handler_module(function["handler"])
-            if hasattr(module, "_deps"):  # the webhook builds pipeline clients of its own
-                module._deps = functools.partial(lambda d: d, webhook_deps)
-            context = LocalContext(function["name"])
-            handlers[key.split("/")[2]] = _api_call(module, context)
+            context = LocalContext(self.wiring.function(logical).name)
+            handlers[key.split("/")[2]] = functools.partial(_api_call, self.wiring.handler(logical), context)
         return handlers
+
+    @functools.cached_property
+    def store(self) -> Store:
+        env = self.wiring.by_handler("lambdas.api.resource.handler").environment
+        return Store(self.aws.resource("dynamodb"), env)
 
     def _seed_user(self) -> None:
         """The local user exists before the first sign-in, with a subscription and every role, so a
         newcomer can create projects at once (in AWS an administrator grants these)."""
-        store = self.pipeline.store
+        store = self.store
         store.subscriptions.put(
             Subscription(
                 id=SUBSCRIPTION,
@@ -424,11 +369,11 @@ class LocalPlatform:
     # --- a session for the local user (sample project, operator commands) ------------------------------
 
     def session_cookie(self) -> str:
-        user = self.pipeline.store.users.get(id=str(self.github.account.id))
+        user = self.store.users.get(id=str(self.github.account.id))
         assert user is not None
-        arn = self._env_of("lambdas.api.resource.handler")[Env.SESSION_KEY_SECRET_ARN]
+        arn = self.wiring.by_handler("lambdas.api.resource.handler").environment[Env.SESSION_KEY_SECRET_ARN]
         token = sessions.issue_session(
-            secrets.signing_key(arn), domain=DOMAIN, user_id=user.id, version=user.session_version
+            self.secrets.signing_key(arn), domain=DOMAIN, user_id=user.id, version=user.session_version
         )
         return f"{names.SESSION_COOKIE}={token}"
 

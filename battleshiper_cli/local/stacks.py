@@ -9,6 +9,7 @@ local bus. Only the calls the pipeline makes are here."""
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -17,9 +18,10 @@ from urllib.parse import urlsplit
 
 from botocore.exceptions import ClientError
 
-from battleshiper_cli.local.aws import ACCOUNT, REGION, MotoServer, Resolver
+from battleshiper_cli.local.aws import ACCOUNT, REGION, Resolver
 from battleshiper_cli.local.batch import JobDefinition, LocalBatch
 from battleshiper_cli.local.bus import LocalBus, LocalRule
+from lambdas.shared.aws import Clients
 
 
 class _NoWait:
@@ -50,21 +52,61 @@ def input_transform(transformer: dict[str, Any], event: dict[str, Any]) -> Any:
     return json.loads(text)
 
 
+def _references(value: Any, known: set[str]) -> set[str]:
+    """The logical ids a resource's properties name (Ref, GetAtt, Sub variables)."""
+    if isinstance(value, list):
+        return set().union(*(_references(v, known) for v in value)) if value else set()
+    if not isinstance(value, dict):
+        return set()
+    found: set[str] = set()
+    for key, arg in value.items():
+        if key == "Ref" and arg in known:
+            found.add(arg)
+        elif key == "Fn::GetAtt":
+            found.add((arg if isinstance(arg, list) else arg.split("."))[0])
+        elif key == "Fn::Sub":
+            text = arg if isinstance(arg, str) else arg[0]
+            found |= {n.split(".")[0] for n in re.findall(r"\$\{([^!}][^}]*)\}", text)} & known
+        found |= _references(arg, known)
+    return found & known
+
+
+def creation_order(resources: dict[str, Any]) -> list[str]:
+    """Resources in the order CloudFormation creates them: each after those it references."""
+    known = set(resources)
+    pending = {k: _references(r.get("Properties", {}), known) | set(_list(r.get("DependsOn"))) for k, r in
+               resources.items()}
+    order: list[str] = []
+    while pending:
+        ready = sorted(k for k, deps in pending.items() if not deps - set(order))
+        if not ready:
+            raise ValueError(f"circular references among {sorted(pending)}")
+        order += ready
+        for k in ready:
+            pending.pop(k)
+    return order
+
+
+def _list(value: Any) -> list[str]:
+    return [] if value is None else [value] if isinstance(value, str) else list(value)
+
+
 class LocalStacks:
     def __init__(
         self,
-        aws: MotoServer,
+        aws: Clients,  # with the project-stack service role
         bus: LocalBus,
         batch: LocalBatch,
-        role_arn: str,
+        templates: Any,  # an S3 client without the role's limits
         log: Callable[[str], None] = print,
     ) -> None:
+        self._templates = templates
         self._aws = aws
         self._bus = bus
         self._batch = batch
-        self._role = role_arn
         self._log = log
         self._s3, self._lambda, self._logs = aws.client("s3"), aws.client("lambda"), aws.client("logs")
+        self._iam = aws.client("iam")
         self.stacks: dict[str, dict[str, Any]] = {}
         self._lock = threading.Lock()
         self.meta = aws.client("cloudformation").meta  # init reads meta.region_name
@@ -144,9 +186,11 @@ class LocalStacks:
                 )
             url = urlsplit(TemplateURL)
             bucket, key = url.hostname.split(".s3.", 1)[0], url.path.lstrip("/")  # type: ignore[union-attr]
-            template = json.loads(self._s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+            # CloudFormation reads the template with the caller's rights (checked when it called).
+            template = json.loads(self._templates.get_object(Bucket=bucket, Key=key)["Body"].read())
             parameters = {p["ParameterKey"]: p["ParameterValue"] for p in Parameters}
             stack = {
+                "name": StackName,
                 "status": "CREATE_IN_PROGRESS",
                 "parameters": parameters,
                 "tags": Tags or [],
@@ -184,6 +228,10 @@ class LocalStacks:
                     self._lambda.delete_function(FunctionName=name)
                 elif kind == "log-group":
                     self._logs.delete_log_group(logGroupName=name)
+                elif kind == "role":
+                    for policy in self._iam.list_role_policies(RoleName=name)["PolicyNames"]:
+                        self._iam.delete_role_policy(RoleName=name, PolicyName=policy)
+                    self._iam.delete_role(RoleName=name)
             except ClientError:
                 pass
 
@@ -197,19 +245,9 @@ class LocalStacks:
             }
         )
         resources = template["Resources"]
-        order = (
-            "AWS::Logs::LogGroup",
-            "AWS::IAM::Role",
-            "AWS::Batch::JobDefinition",
-            "AWS::Events::Rule",
-            "AWS::Lambda::Function",
-            "AWS::Lambda::Version",
-            "AWS::Lambda::Alias",
-        )
-        for kind in order:
-            for logical_id, resource in sorted(resources.items()):
-                if resource["Type"] == kind:
-                    self._resource(stack, resolver, logical_id, kind, resource.get("Properties", {}))
+        for logical_id in creation_order(resources):
+            resource = resources[logical_id]
+            self._resource(stack, resolver, logical_id, resource["Type"], resource.get("Properties", {}))
 
     def _resource(
         self, stack: dict[str, Any], resolver: Resolver, logical_id: str, kind: str, raw: dict[str, Any]
@@ -220,7 +258,7 @@ class LocalStacks:
             resolver.refs[logical_id] = props["LogGroupName"]
             stack["resources"].append(("log-group", props["LogGroupName"]))
         elif kind == "AWS::IAM::Role":
-            resolver.attributes[(logical_id, "Arn")] = self._role
+            resolver.attributes[(logical_id, "Arn")] = self._create_role(stack, logical_id, props)
         elif kind == "AWS::Batch::JobDefinition":
             container = props["ContainerProperties"]
             definition = JobDefinition(
@@ -232,10 +270,20 @@ class LocalStacks:
                     container.get("LogConfiguration", {}).get("Options", {}).get("awslogs-group", "")
                 ),
             )
+            self._authorize("batch", "RegisterJobDefinition", {
+                "jobDefinitionName": definition.name,
+                "containerProperties": {"jobRoleArn": container.get("JobRoleArn"),
+                                        "executionRoleArn": container.get("ExecutionRoleArn")},
+            })
             self._batch.definitions[definition.name] = definition
             resolver.refs[logical_id] = definition.arn
             stack["resources"].append(("job-definition", definition.name))
         elif kind == "AWS::Events::Rule":
+            rule = {"Name": props["Name"], "EventBusName": props.get("EventBusName", "default")}
+            self._authorize("events", "PutRule", rule)
+            targets = {"Rule": props["Name"], "EventBusName": rule["EventBusName"],
+                       "Targets": props.get("Targets", [])}
+            self._authorize("events", "PutTargets", targets)
             for target in props.get("Targets", []):
                 self._bus.add_rule(
                     LocalRule(
@@ -251,7 +299,7 @@ class LocalStacks:
             self._lambda.create_function(
                 FunctionName=props["FunctionName"],
                 Runtime=props["Runtime"],
-                Role=self._role,
+                Role=props["Role"],
                 Handler=props["Handler"],
                 Code={"S3Bucket": code["S3Bucket"], "S3Key": code["S3Key"]},
                 Timeout=int(props.get("Timeout", 3)),
@@ -268,6 +316,31 @@ class LocalStacks:
                 Name=props["Name"],
                 FunctionVersion=props["FunctionVersion"],
             )
+
+    def _create_role(self, stack: dict[str, Any], logical_id: str, props: dict[str, Any]) -> str:
+        """As CloudFormation's IAM handler does, with the service role's rights: the role (named
+        `<stack>-<logical id>` when the template names none), then its inline policies."""
+        name = props.get("RoleName") or f"{stack['name']}-{logical_id}"[:64]
+        create: dict[str, Any] = {
+            "RoleName": name,
+            "Path": props.get("Path", "/"),
+            "AssumeRolePolicyDocument": json.dumps(props["AssumeRolePolicyDocument"]),
+        }
+        if props.get("PermissionsBoundary"):
+            create["PermissionsBoundary"] = props["PermissionsBoundary"]
+        arn = str(self._iam.create_role(**create)["Role"]["Arn"])
+        for policy in props.get("Policies", []):
+            self._iam.put_role_policy(RoleName=name, PolicyName=policy["PolicyName"],
+                                      PolicyDocument=json.dumps(policy["PolicyDocument"]))
+        stack["resources"].append(("role", name))
+        return arn
+
+    def _authorize(self, service: str, operation: str, params: dict[str, Any]) -> None:
+        """What the resource providers call where the local stand-ins make no AWS call."""
+        enforcer = getattr(self._aws, "enforcer", None)
+        message = enforcer.check(service, operation, params, None) if enforcer else None
+        if enforcer is not None and message is not None:
+            raise enforcer.error(service, operation, message)
 
     def _batch_target(self, target: dict[str, Any]) -> Callable[[dict[str, Any]], None]:
         """A rule target that submits a job to the build queue, as EventBridge's Batch target does."""

@@ -11,11 +11,12 @@ from typing import Any
 from pydantic import Field
 
 from lambdas.api import logs as log_reader
-from lambdas.api.context import authorize, deps_of, serve
+from lambdas.api.context import api_function, authorize, deps_of
 from lambdas.api.resource import request_delete
 from lambdas.api.views import project_view, subscription_view, user_view
 from lambdas.shared import names
 from lambdas.shared.api import ApiError, QueryModel, Request, RequestModel
+from lambdas.shared.entry import lambda_handler
 from lambdas.shared.http import json_response
 from lambdas.shared.log import log
 from lambdas.shared.models import Limits, Role, Subscription, User
@@ -216,5 +217,5 @@ ROUTES = {
 }
 
 
-def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return serve(event, context, ROUTES)
+create = api_function(ROUTES)
+handler = lambda_handler(create)

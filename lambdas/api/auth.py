@@ -12,9 +12,10 @@ import re
 import urllib.parse
 from typing import Any
 
-from lambdas.api.context import ApiDeps, deps_of, serve
+from lambdas.api.context import ApiDeps, api_function, deps_of
 from lambdas.shared import sessions, tokens
 from lambdas.shared.api import ApiError, QueryModel, Request, redirect
+from lambdas.shared.entry import lambda_handler
 from lambdas.shared.github import GitHubError, GitHubUser, Installation
 from lambdas.shared.http import json_response
 from lambdas.shared.log import log
@@ -206,5 +207,5 @@ ROUTES = {
 }
 
 
-def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return serve(event, context, ROUTES)
+create = api_function(ROUTES)
+handler = lambda_handler(create)

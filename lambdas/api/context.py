@@ -1,42 +1,36 @@
-"""What the API functions share: their clients (built once per container, or handed in by tests and
-the local platform through `use`), the origin checks, and authentication of the caller."""
+"""What the API functions share: their clients (from the factory, once per container), the origin
+checks, and authentication of the caller. Each API module's `create` is `api_function(ROUTES)`."""
 
 from __future__ import annotations
 
 import hmac
-import os
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
-import boto3
-
-from lambdas.shared import builds, names, secrets, sessions
+from lambdas.shared import builds, names, sessions
 from lambdas.shared.api import ApiError, Request, Route, check_origin, dispatch
+from lambdas.shared.aws import Clients
+from lambdas.shared.entry import Handler
 from lambdas.shared.github import GitHub, from_environment
 from lambdas.shared.models import User
 from lambdas.shared.names import Env, Names
 from lambdas.shared.rbac import Permission, allowed
 from lambdas.shared.routes import AwsRouteStore, RouteStore
+from lambdas.shared.secrets import Secrets
 from lambdas.shared.store import Store
 
 
 @dataclass
 class ApiDeps:
     env: Mapping[str, str]
-    store: Store
-    clients: Callable[[str], Any] = boto3.client  # service name -> boto3 client
-    github_factory: Callable[[], GitHub] | None = None
-    route_store: RouteStore | None = None
+    clients: Clients
     now: Callable[[], float] = time.time
-    cache: dict[str, Any] = field(default_factory=dict)
 
     def client(self, service: str) -> Any:
-        if service not in self.cache:
-            self.cache[service] = self.clients(service)
-        return self.cache[service]
+        return self.clients.client(service)
 
     @property
     def domain(self) -> str:
@@ -47,69 +41,69 @@ class ApiDeps:
         return Names(self.env.get(Env.STACK) or names.DEFAULT_STACK_NAME)
 
     @cached_property
-    def github(self) -> GitHub:
-        return self.github_factory() if self.github_factory else from_environment(self.env)
+    def store(self) -> Store:
+        return Store(self.clients.resource("dynamodb"), self.env)
 
-    @property
+    @cached_property
+    def secrets(self) -> Secrets:
+        return Secrets(self.clients)
+
+    @cached_property
+    def github(self) -> GitHub:
+        return from_environment(self.env, self.secrets)
+
+    @cached_property
     def routes(self) -> RouteStore:
-        if self.route_store is None:
-            self.route_store = AwsRouteStore(
-                boto3.client("cloudfront-keyvaluestore", region_name="us-east-1"),
-                self.env[Env.ROUTE_STORE_ARN],
-            )
-        return self.route_store
+        # The KeyValueStore data plane is global, signed for us-east-1.
+        kvs = self.clients.client("cloudfront-keyvaluestore", region="us-east-1")
+        return AwsRouteStore(kvs, self.env[Env.ROUTE_STORE_ARN])
 
     def session_key(self) -> bytes:
-        return secrets.signing_key(self.env[Env.SESSION_KEY_SECRET_ARN])
+        return self.secrets.signing_key(self.env[Env.SESSION_KEY_SECRET_ARN])
+
+    def ticket_key(self) -> bytes:
+        return self.secrets.signing_key(self.env[Env.TICKET_KEY_SECRET_ARN])
+
+    @cached_property
+    def _pipeline(self) -> builds.Deps:
+        return builds.Deps.create(
+            self.env,
+            self.clients,
+            store=self.store,
+            secrets=self.secrets,
+            now=self.now,
+            mint_installation_token=lambda installation, repository: self.github.repository_token(
+                installation, repository
+            ),
+        )
 
     def pipeline(self) -> builds.Deps:
         """The pipeline's view of the same clients (build triggers, rollbacks)."""
-        if "pipeline" not in self.cache:
-            self.cache["pipeline"] = builds.Deps(
-                store=self.store,
-                env=self.env,
-                s3=self.client("s3"),
-                events=self.client("events"),
-                logs=self.client("logs"),
-                lambda_=self.client("lambda"),  # rollback moves the `live` alias
-                routes=self.route_store if self.route_store is not None else None,
-                mint_installation_token=lambda installation, repository: self.github.repository_token(
-                    installation, repository
-                ),
-                now=self.now,
-            )
-        deps: builds.Deps = self.cache["pipeline"]
-        return deps
+        return self._pipeline
 
 
-_deps: ApiDeps | None = None
+def api_function(routes: Mapping[str, Route]) -> Callable[..., Handler]:
+    """`create(env, clients)` of an API function: its dependencies, then each request through `serve`.
+    A function without the origin secret's ARN cannot start: the check fails closed."""
+
+    def create(env: Mapping[str, str], clients: Clients, now: Callable[[], float] = time.time) -> Handler:
+        deps = ApiDeps(env=env, clients=clients, now=now)
+        origin_secret_arn = env[Env.ORIGIN_SECRET_ARN]
+        return lambda event, context: serve(deps, origin_secret_arn, event, context, routes)
+
+    return create
 
 
-def use(deps: ApiDeps | None) -> None:
-    """Hand the functions their clients (tests, local platform); None: build them from the environment."""
-    global _deps
-    _deps = deps
-
-
-def current() -> ApiDeps:
-    global _deps
-    if _deps is None:
-        _deps = ApiDeps(env=os.environ, store=Store(boto3.resource("dynamodb"), os.environ))
-    return _deps
-
-
-def serve(event: Mapping[str, Any], context: Any, routes: Mapping[str, Route]) -> dict[str, Any]:
-    deps = current()
-
+def serve(
+    deps: ApiDeps, origin_secret_arn: str, event: Mapping[str, Any], context: Any, routes: Mapping[str, Route]
+) -> dict[str, Any]:
     def guard(request: Request) -> None:
         request.state["deps"] = deps
         # Only CloudFront knows the origin secret: a direct call to execute-api is refused (defect 3).
-        arn = deps.env.get(Env.ORIGIN_SECRET_ARN)
-        if arn:
-            expected = secrets.secret_string(arn)
-            given = request.headers.get(names.ORIGIN_SECRET_HEADER, "")
-            if not hmac.compare_digest(given.encode(), expected.encode()):
-                raise ApiError(403, "forbidden", "Requests must come through the dashboard.")
+        expected = deps.secrets.string(origin_secret_arn)
+        given = request.headers.get(names.ORIGIN_SECRET_HEADER, "")
+        if not hmac.compare_digest(given.encode(), expected.encode()):
+            raise ApiError(403, "forbidden", "Requests must come through the dashboard.")
         check_origin(request, deps.domain)
 
     return dispatch(event, context, routes, guard)

@@ -10,11 +10,12 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, Field, field_validator
 
 from lambdas.api import logs as log_reader
-from lambdas.api.context import ApiDeps, authenticate, deps_of, serve
+from lambdas.api.context import ApiDeps, api_function, authenticate, deps_of
 from lambdas.api.views import deployment_view, project_view
 from lambdas.shared import events, names, quotas, releases, routes
 from lambdas.shared.api import ApiError, QueryModel, Request, RequestModel
 from lambdas.shared.builds import BuildRefused, trigger_build
+from lambdas.shared.entry import lambda_handler
 from lambdas.shared.github import GitHubError, RepositoryInfo
 from lambdas.shared.http import json_response
 from lambdas.shared.log import log
@@ -205,7 +206,7 @@ def createproject(request: Request) -> dict[str, Any]:
     try:
         routes.update(deps.routes, {names.alias_key(name): name})
         try:
-            events.send_init(deps.client("events"), project, user.id, deps.env)
+            events.send_init(deps.client("events"), deps.ticket_key(), project, user.id, deps.env)
         except Exception:
             routes.update(deps.routes, {}, [names.alias_key(name)])
             raise
@@ -346,7 +347,7 @@ def request_delete(deps: ApiDeps, project: Project, condition: str, values: dict
     except Conflict as err:
         raise ApiError(404, "not_found", f"No project named {project.name!r}.") from err
     try:
-        events.send_delete(deps.client("events"), project, project.owner_id, deps.env)
+        events.send_delete(deps.client("events"), deps.ticket_key(), project, project.owner_id, deps.env)
     except Exception as err:
         if project.status != ProjectStatus.DELETING:
             deps.store.projects.update({"name": project.name}, {"status": project.status.value})
@@ -390,5 +391,5 @@ ROUTES = {
 }
 
 
-def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return serve(event, context, ROUTES)
+create = api_function(ROUTES)
+handler = lambda_handler(create)

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from lambdas.api.context import authenticate, deps_of, serve
+from lambdas.api.context import api_function, authenticate, deps_of
 from lambdas.api.views import subscription_view, user_view
 from lambdas.shared.api import Request
+from lambdas.shared.entry import lambda_handler
 from lambdas.shared.http import json_response
 from lambdas.shared.models import User
 
@@ -42,5 +43,5 @@ ROUTES = {
 }
 
 
-def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return serve(event, context, ROUTES)
+create = api_function(ROUTES)
+handler = lambda_handler(create)

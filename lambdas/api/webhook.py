@@ -13,11 +13,13 @@ import hashlib
 import hmac
 import json
 import time
-from functools import cache
+from collections.abc import Mapping
 from typing import Any
 
-from lambdas.shared import builds, secrets
+from lambdas.shared import builds
+from lambdas.shared.aws import Clients
 from lambdas.shared.builds import BuildRefused, Deps, set_status
+from lambdas.shared.entry import Handler, lambda_handler
 from lambdas.shared.http import error_response, json_response
 from lambdas.shared.log import log
 from lambdas.shared.models import Project, ProjectStatus
@@ -28,22 +30,17 @@ DELIVERY_TTL_SECONDS = 7 * 86400  # GitHub lets people redeliver for a few days
 ZERO_SHA = "0" * 40
 
 
-@cache
-def _deps() -> Deps:
-    return Deps.from_env()
+def create(env: Mapping[str, str], clients: Clients) -> Handler:
+    deps = Deps.create(env, clients)
+    return lambda event, context: handle(deps, event, _secret(deps))
 
 
 def _secret(deps: Deps) -> str:
     try:
-        return str(secrets.secret_json(deps.env[Env.GITHUB_SECRET_ARN]).get("webhook_secret") or "")
+        return str(deps.secrets.json(deps.env[Env.GITHUB_SECRET_ARN]).get("webhook_secret") or "")
     except Exception as err:
         log("webhook secret unavailable", level="ERROR", error=repr(err))
         return ""
-
-
-def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    deps = _deps()
-    return handle(deps, event, _secret(deps))
 
 
 def raw_body(event: dict[str, Any]) -> bytes:
@@ -202,3 +199,6 @@ def repository(deps: Deps, payload: dict[str, Any]) -> dict[str, Any]:
     else:
         return {"result": f"repository {action} ignored"}
     return {"result": f"repository {action}", "projects": [p.name for p in projects]}
+
+
+handler = lambda_handler(create)

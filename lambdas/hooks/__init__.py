@@ -1,7 +1,7 @@
 """CodeDeploy lifecycle hooks of the dashboard release: the pre-traffic hook publishes the new
 release's static files, the post-traffic hook deletes the previous release's.
 
-Shared here: the AWS clients (created once per container) and the hook protocol — do the work, then
+Shared here: the hook protocol — do the work, then
 report `Succeeded` or `Failed` for the lifecycle event, since CodeDeploy waits for that report (not
 for the function's result) before it shifts traffic or rolls back.
 """
@@ -9,22 +9,9 @@ for the function's result) before it shifts traffic or rolls back.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from functools import cache
 from typing import Any
 
-import boto3
-
 from lambdas.shared.log import log
-
-
-@cache
-def s3_client() -> Any:
-    return boto3.client("s3")
-
-
-@cache
-def codedeploy_client() -> Any:
-    return boto3.client("codedeploy")
 
 
 def run_hook(

@@ -3,12 +3,13 @@ release (the new release's files are tagged with this deployment and stay)."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from typing import Any
 
-from lambdas.hooks import codedeploy_client, run_hook, s3_client
+from lambdas.hooks import run_hook
 from lambdas.hooks.assets import delete_other_deployments
+from lambdas.shared.aws import Clients
+from lambdas.shared.entry import Handler, lambda_handler
 from lambdas.shared.log import log
 from lambdas.shared.names import Env
 
@@ -23,5 +24,9 @@ def prune(
     return run_hook(event, codedeploy, work, context=context)
 
 
-def handler(event: dict[str, Any], context: Any) -> dict[str, str]:
-    return prune(event, s3_client(), codedeploy_client(), os.environ, context)
+def create(env: Mapping[str, str], clients: Clients) -> Handler:
+    s3, codedeploy = clients.client("s3"), clients.client("codedeploy")
+    return lambda event, context: prune(event, s3, codedeploy, env, context)
+
+
+handler = lambda_handler(create)

@@ -3,12 +3,13 @@ assets artifact), so the new server's pages find them the moment they are served
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from typing import Any
 
-from lambdas.hooks import codedeploy_client, run_hook, s3_client
+from lambdas.hooks import run_hook
 from lambdas.hooks.assets import upload_dashboard_assets
+from lambdas.shared.aws import Clients
+from lambdas.shared.entry import Handler, lambda_handler
 from lambdas.shared.log import log
 from lambdas.shared.names import Env
 
@@ -24,5 +25,9 @@ def publish(
     return run_hook(event, codedeploy, work, context=context)
 
 
-def handler(event: dict[str, Any], context: Any) -> dict[str, str]:
-    return publish(event, s3_client(), codedeploy_client(), os.environ, context)
+def create(env: Mapping[str, str], clients: Clients) -> Handler:
+    s3, codedeploy = clients.client("s3"), clients.client("codedeploy")
+    return lambda event, context: publish(event, s3, codedeploy, env, context)
+
+
+handler = lambda_handler(create)

@@ -9,13 +9,15 @@ be the owner or a maintainer (administrators delete other people's projects).
 from __future__ import annotations
 
 import contextlib
-from functools import cache
+from collections.abc import Mapping
 from secrets import token_hex
 from typing import Any
 
 from lambdas.pipeline.init import WAIT, describe
-from lambdas.shared import events, names, quotas, releases, routes, secrets, tickets
+from lambdas.shared import events, names, quotas, releases, routes, tickets
+from lambdas.shared.aws import Clients
 from lambdas.shared.builds import Deps
+from lambdas.shared.entry import Handler, lambda_handler
 from lambdas.shared.log import log
 from lambdas.shared.models import Project, ProjectStatus, Role
 from lambdas.shared.names import Env
@@ -27,17 +29,17 @@ class DeleteFailed(Exception):
     """A step failed; the event is retried."""
 
 
-@cache
-def _deps() -> Deps:
-    return Deps.from_env()
+def create(env: Mapping[str, str], clients: Clients) -> Handler:
+    deps = Deps.create(env, clients)
+    return lambda event, context: receive(deps, event, context)
 
 
-def handler(event: dict[str, Any], context: Any) -> None:
+def receive(deps: Deps, event: dict[str, Any], context: Any) -> None:
     usable = events.has_ticket(event)
     log("delete: event received", context=context, source=event.get("source"),
         detail_type=event.get("detail-type"), event_id=event.get("id"), ignored=not usable)
     if usable:
-        delete_event(_deps(), event)
+        delete_event(deps, event)
 
 
 def delete_event(deps: Deps, event: dict[str, Any], key: bytes | None = None) -> bool:
@@ -46,7 +48,7 @@ def delete_event(deps: Deps, event: dict[str, Any], key: bytes | None = None) ->
         ticket = events.verify_event(
             event,
             deps.store,
-            key or secrets.signing_key(deps.env[Env.TICKET_KEY_SECRET_ARN]),
+            key or deps.secrets.signing_key(deps.env[Env.TICKET_KEY_SECRET_ARN]),
             deps.names.stack,
             names.DELETE_DETAIL_TYPE,
         )
@@ -141,3 +143,6 @@ def _delete_stack(deps: Deps, project: str) -> None:
     deps.cloudformation.get_waiter("stack_delete_complete").wait(
         StackName=current["StackId"], WaiterConfig=WAIT
     )
+
+
+handler = lambda_handler(create)

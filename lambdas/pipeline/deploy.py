@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from functools import cache
+from collections.abc import Mapping
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -26,7 +26,9 @@ from botocore.exceptions import ClientError
 from lambdas.pipeline.output import BuildOutput, OutputRejected, read_output
 from lambdas.pipeline.upload import upload_files
 from lambdas.shared import names, releases, routes
+from lambdas.shared.aws import Clients
 from lambdas.shared.builds import Deps, set_status
+from lambdas.shared.entry import Handler, lambda_handler
 from lambdas.shared.log import log
 from lambdas.shared.models import Deployment, DeploymentStatus, Limits, Project, ProjectStatus
 from lambdas.shared.names import Env
@@ -40,17 +42,17 @@ LOCK_WAIT_SECONDS = 300
 LOCK_POLL_SECONDS = 5
 
 
-@cache
-def _deps() -> Deps:
-    return Deps.from_env()
+def create(env: Mapping[str, str], clients: Clients) -> Handler:
+    deps = Deps.create(env, clients)
+    return lambda event, context: receive(deps, event, context)
 
 
-def handler(event: dict[str, Any], context: Any) -> None:
+def receive(deps: Deps, event: dict[str, Any], context: Any) -> None:
     usable = event.get("source") == names.BATCH_EVENT_SOURCE
     log("deploy: event received", context=context, source=event.get("source"),
         detail_type=event.get("detail-type"), event_id=event.get("id"), ignored=not usable)
     if usable:
-        deploy_event(_deps(), event)
+        deploy_event(deps, event)
 
 
 def project_of_job(deps: Deps, detail: dict[str, Any]) -> str | None:
@@ -334,3 +336,6 @@ class Deployer:
         set_status(
             self.deps, self.project_name, ProjectStatus.FAILED, f"deployment {d.deployment_id}: {reason}"
         )
+
+
+handler = lambda_handler(create)

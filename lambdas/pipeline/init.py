@@ -10,13 +10,15 @@ deleted and created again.
 from __future__ import annotations
 
 import contextlib
-from functools import cache
+from collections.abc import Mapping
 from typing import Any
 
 from botocore.exceptions import ClientError
 
-from lambdas.shared import events, names, secrets, tickets
+from lambdas.shared import events, names, tickets
+from lambdas.shared.aws import Clients
 from lambdas.shared.builds import Deps, set_status
+from lambdas.shared.entry import Handler, lambda_handler
 from lambdas.shared.log import log
 from lambdas.shared.models import Project, ProjectStatus
 from lambdas.shared.names import Env, ProjectStackParams
@@ -31,17 +33,17 @@ class StackFailed(Exception):
     """The stack could not be created; the message (CloudFormation's reason) is for the user."""
 
 
-@cache
-def _deps() -> Deps:
-    return Deps.from_env()
+def create(env: Mapping[str, str], clients: Clients) -> Handler:
+    deps = Deps.create(env, clients)
+    return lambda event, context: receive(deps, event, context)
 
 
-def handler(event: dict[str, Any], context: Any) -> None:
+def receive(deps: Deps, event: dict[str, Any], context: Any) -> None:
     usable = events.has_ticket(event)
     log("init: event received", context=context, source=event.get("source"),
         detail_type=event.get("detail-type"), event_id=event.get("id"), ignored=not usable)
     if usable:
-        init_event(_deps(), event)
+        init_event(deps, event)
 
 
 def init_event(deps: Deps, event: dict[str, Any], key: bytes | None = None) -> Project | None:
@@ -49,7 +51,7 @@ def init_event(deps: Deps, event: dict[str, Any], key: bytes | None = None) -> P
         ticket = events.verify_event(
             event,
             deps.store,
-            key or secrets.signing_key(deps.env[Env.TICKET_KEY_SECRET_ARN]),
+            key or deps.secrets.signing_key(deps.env[Env.TICKET_KEY_SECRET_ARN]),
             deps.names.stack,
             names.INIT_DETAIL_TYPE,
         )
@@ -153,3 +155,6 @@ def initialize(deps: Deps, project: Project) -> Project | None:
     project_log.line(f"project stack {stack} is ready")
     project_log.flush()
     return deps.store.projects.get(name=project.name)
+
+
+handler = lambda_handler(create)

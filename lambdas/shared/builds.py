@@ -1,27 +1,29 @@
 """Starting a build: quota, deployment record, build spec, build event. Used by the API (build a
 project), the GitHub webhook (push) and the operator CLI.
 
-`Deps` is the pipeline's set of clients and environment, built once per container (`Deps.from_env`)
-or from moto clients in tests. Every pipeline module takes it as its first argument.
+`Deps` is the pipeline's set of clients and environment, built once per container by `Deps.create`
+from the function's environment and the client factory. Every pipeline module takes it as its first
+argument.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import boto3
+from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from lambdas.shared import events, names
+from lambdas.shared.aws import Clients
 from lambdas.shared.models import Deployment, DeploymentStatus, Project, ProjectStatus
 from lambdas.shared.names import Env, Names
 from lambdas.shared.projectlog import ProjectLog
 from lambdas.shared.routes import AwsRouteStore, RouteStore
+from lambdas.shared.secrets import Secrets
 from lambdas.shared.store import Conflict, Store, is_conditional_failure
 
 DAY = 86400
@@ -38,19 +40,24 @@ BUILDABLE = (
 MintToken = Callable[[int, int], str]
 
 
-def _mint_with_github_app(env: Mapping[str, str]) -> MintToken:
+def _mint_with_github_app(env: Mapping[str, str], secrets: Secrets) -> MintToken:
     def mint(installation_id: int, repository_id: int) -> str:
         from lambdas.shared import github  # imported when needed: only build triggers talk to GitHub
 
-        return github.from_environment(env).repository_token(installation_id, repository_id)
+        return github.from_environment(env, secrets).repository_token(installation_id, repository_id)
 
     return mint
+
+
+# Parallel uploads and deletes of a deployment's files need a wide connection pool.
+WIDE = Config(retries={"mode": "standard", "max_attempts": 5}, max_pool_connections=64)
 
 
 @dataclass
 class Deps:
     store: Store
     env: Mapping[str, str]
+    secrets: Secrets
     s3: Any = None
     events: Any = None
     lambda_: Any = None
@@ -69,26 +76,29 @@ class Deps:
         return Names(self.env.get(Env.STACK, names.DEFAULT_STACK_NAME))
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] = os.environ) -> Deps:
-        from botocore.config import Config
-
-        config = Config(retries={"mode": "standard", "max_attempts": 5}, max_pool_connections=64)
+    def create(cls, env: Mapping[str, str], clients: Clients, **overrides: Any) -> Deps:
+        """The pipeline's clients from the factory. Clients are made on first use by boto3's own
+        laziness only where cheap; the route store exists only where the function knows its ARN."""
+        secrets = overrides.pop("secrets", None) or Secrets(clients)
         routes = None
         if env.get(Env.ROUTE_STORE_ARN):
-            routes = AwsRouteStore(
-                boto3.client("cloudfront-keyvaluestore", region_name="us-east-1"), env[Env.ROUTE_STORE_ARN]
-            )
-        return cls(
-            store=Store(boto3.resource("dynamodb"), env),
+            # The KeyValueStore data plane is global, signed for us-east-1.
+            kvs = clients.client("cloudfront-keyvaluestore", region="us-east-1")
+            routes = AwsRouteStore(kvs, env[Env.ROUTE_STORE_ARN])
+        values: dict[str, Any] = dict(
+            store=Store(clients.resource("dynamodb"), env),
             env=env,
-            s3=boto3.client("s3", config=config),
-            events=boto3.client("events"),
-            lambda_=boto3.client("lambda", config=config),
-            cloudformation=boto3.client("cloudformation"),
-            logs=boto3.client("logs"),
+            secrets=secrets,
+            s3=clients.client("s3", config=WIDE),
+            events=clients.client("events"),
+            lambda_=clients.client("lambda", config=WIDE),
+            cloudformation=clients.client("cloudformation"),
+            logs=clients.client("logs"),
             routes=routes,
-            mint_installation_token=_mint_with_github_app(env),
+            mint_installation_token=_mint_with_github_app(env, secrets),
         )
+        values.update(overrides)
+        return cls(**values)
 
 
 class BuildRefused(Exception):

@@ -9,13 +9,12 @@ the same event pass while a copy put on the bus again (a new event id) is refuse
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Mapping
 from typing import Any
 
 from botocore.exceptions import ClientError
 
-from lambdas.shared import names, secrets, tickets
+from lambdas.shared import names, tickets
 from lambdas.shared.models import Project
 from lambdas.shared.names import Env
 from lambdas.shared.store import Store, is_conditional_failure
@@ -45,10 +44,10 @@ def _put(events_client: Any, bus: str, detail_type: str, detail: Mapping[str, An
 
 
 def _send_ticketed(
-    events_client: Any, project: Project, user_id: str, action: str, env: Mapping[str, str]
+    events_client: Any, key: bytes, project: Project, user_id: str, action: str, env: Mapping[str, str]
 ) -> None:
     token = tickets.issue(
-        secrets.signing_key(env[Env.TICKET_KEY_SECRET_ARN]),
+        key,
         stack=env.get(Env.STACK, names.DEFAULT_STACK_NAME),
         action=action,
         subject=user_id,
@@ -60,18 +59,16 @@ def _send_ticketed(
     )
 
 
-def send_init(
-    events_client: Any, project: Project, user_id: str, env: Mapping[str, str] = os.environ
-) -> None:
-    """Ask the init function to create the project's stack."""
-    _send_ticketed(events_client, project, user_id, names.INIT_DETAIL_TYPE, env)
+def send_init(events_client: Any, key: bytes, project: Project, user_id: str, env: Mapping[str, str]) -> None:
+    """Ask the init function to create the project's stack (`key`: the ticket key)."""
+    _send_ticketed(events_client, key, project, user_id, names.INIT_DETAIL_TYPE, env)
 
 
 def send_delete(
-    events_client: Any, project: Project, user_id: str, env: Mapping[str, str] = os.environ
+    events_client: Any, key: bytes, project: Project, user_id: str, env: Mapping[str, str]
 ) -> None:
     """Ask the delete function to remove the project (its stack, files, routes and records)."""
-    _send_ticketed(events_client, project, user_id, names.DELETE_DETAIL_TYPE, env)
+    _send_ticketed(events_client, key, project, user_id, names.DELETE_DETAIL_TYPE, env)
 
 
 def send_build(events_client: Any, bus: str, project: str, execution_id: str) -> None:

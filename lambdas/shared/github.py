@@ -19,6 +19,7 @@ from typing import Any
 import jwt
 
 from lambdas.shared.names import Env
+from lambdas.shared.secrets import Secrets
 
 DEFAULT_URL = "https://github.com"
 DEFAULT_API_URL = "https://api.github.com"
@@ -239,16 +240,6 @@ class GitHub:
         return found
 
 
-def from_environment(env: Mapping[str, str] | None = None) -> GitHub:
+def from_environment(env: Mapping[str, str], secrets: Secrets) -> GitHub:
     """The App's client from the operator's GitHub secret (read once per container)."""
-    import os
-
-    from lambdas.shared import secrets
-
-    env = os.environ if env is None else env
-    return GitHub.from_env(AppCredentials.from_secret(secrets.secret_json(env[Env.GITHUB_SECRET_ARN])), env)
-
-
-def mint_installation_token(installation_id: int, repository_id: int) -> str:
-    """A contents:read token for one repository (what a build clones with); see `builds`."""
-    return from_environment().repository_token(installation_id, repository_id)
+    return GitHub.from_env(AppCredentials.from_secret(secrets.json(env[Env.GITHUB_SECRET_ARN])), env)

@@ -3,14 +3,12 @@
 retried with a fresh ETag on a conflict (reference defect 29).
 
 `AwsRouteStore` talks to the KeyValueStore data plane (SigV4A: needs botocore's CRT extra, which the
-dependency layer ships); `MemoryRouteStore` has the same semantics, ETag conflicts included, for
-tests and the local platform.
+dependency layer ships); the local platform serves the same API over an in-memory store.
 """
 
 from __future__ import annotations
 
 import random
-import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Protocol
@@ -89,27 +87,3 @@ class AwsRouteStore:
             if err.response.get("Error", {}).get("Code") in ("ConflictException", "PreconditionFailed"):
                 raise RouteStoreConflict(str(err)) from err
             raise
-
-
-class MemoryRouteStore:
-    """In-process store with the same ETag semantics (thread-safe)."""
-
-    def __init__(self, data: Mapping[str, str] | None = None) -> None:
-        self.data: dict[str, str] = dict(data or {})
-        self.version = 0
-        self.lock = threading.Lock()
-
-    def get(self, key: str) -> str | None:
-        return self.data.get(key)
-
-    def etag(self) -> str:
-        return f"v{self.version}"
-
-    def write(self, etag: str, puts: Mapping[str, str], deletes: Iterable[str]) -> None:
-        with self.lock:
-            if etag != self.etag():
-                raise RouteStoreConflict(etag)
-            self.data.update(puts)
-            for key in deletes:
-                self.data.pop(key, None)
-            self.version += 1

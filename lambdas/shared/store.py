@@ -3,12 +3,10 @@ that knows the key of each table. Handlers call this; they never build DynamoDB 
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator, Mapping
 from functools import cached_property
 from typing import Any, Generic, TypeVar
 
-import boto3
 from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
@@ -154,8 +152,8 @@ class Repo(Generic[M]):
 class Store:
     """The platform's tables, named by the environment the template sets."""
 
-    def __init__(self, dynamodb: Any = None, env: Mapping[str, str] = os.environ) -> None:
-        self.dynamodb = dynamodb or boto3.resource("dynamodb")
+    def __init__(self, dynamodb: Any, env: Mapping[str, str]) -> None:
+        self.dynamodb = dynamodb  # a boto3 DynamoDB resource from the client factory
         self.env = env
 
     def _table(self, variable: str) -> Any:

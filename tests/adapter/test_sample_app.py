@@ -14,7 +14,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from lambdas.router.local import NodeInvoker, extract_handler
+from battleshiper_cli.local.node import NodeInvoker, extract_handler
 from lambdas.router.pages import S3Pages
 from lambdas.router.router import Router
 from lambdas.shared import names

@@ -20,7 +20,7 @@ from battleshiper_cli.local.github import GitHubStandIn, Repo
 from battleshiper_cli.main import app
 from lambdas.shared import names
 from lambdas.shared.models import Deployment, DeploymentStatus, ProjectStatus
-from lambdas.shared.routes import MemoryRouteStore
+from battleshiper_cli.local.routes import MemoryRouteStore
 from tests.cli.project_support import BUILD_BUCKET, NAMES, REGION, World, platform_world, seed
 
 runner = CliRunner()

@@ -19,7 +19,7 @@ from lambdas.shared import names
 from lambdas.shared.builds import Deps
 from lambdas.shared.models import Project, ProjectStatus, Repository, Subscription, User
 from lambdas.shared.names import Env
-from lambdas.shared.routes import MemoryRouteStore
+from battleshiper_cli.local.routes import MemoryRouteStore
 from lambdas.shared.store import Store
 from tests.lambdas.pipeline.support import QUEUE_ARN, STACK
 from tests.support.tables import create_tables

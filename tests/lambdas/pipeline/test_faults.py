@@ -13,7 +13,7 @@ from botocore.exceptions import ClientError
 from lambdas.pipeline import deploy
 from lambdas.shared import names
 from lambdas.shared.builds import trigger_build
-from lambdas.shared.routes import MemoryRouteStore
+from battleshiper_cli.local.routes import MemoryRouteStore
 from tests.lambdas.pipeline.conftest import World
 from tests.lambdas.pipeline.support import batch_event, output_archive
 

@@ -15,7 +15,7 @@ import pytest
 from moto import mock_aws
 
 from lambdas.router import handler as router_handler
-from lambdas.router.local import NodeInvoker
+from battleshiper_cli.local.node import NodeInvoker
 from lambdas.router.pages import S3Pages
 from lambdas.router.router import Router
 from lambdas.shared import names
