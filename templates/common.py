@@ -49,6 +49,14 @@ def arn(service: str, resource: str, region: bool = True, account: bool = True) 
     )
 
 
+def actions(service: str, *verbs: str) -> list[str]:
+    return [f"{service}:{verb}" for verb in verbs]
+
+
+def bucket_arn(bucket: object, suffix: str = "") -> Sub:
+    return Sub(f"arn:{PARTITION}:s3:::${{Bucket}}{suffix}", Bucket=bucket)
+
+
 def allow(actions: Sequence[str], resources: Sequence[object], **kw: object) -> Statement:
     return Statement(
         Effect=Allow,
