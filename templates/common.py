@@ -29,11 +29,9 @@ ACCOUNT = "${AWS::AccountId}"
 URL_SUFFIX = "${AWS::URLSuffix}"
 
 # Write actions the platform grants on `Resource: "*"` because AWS offers no resource-level
-# permission for them. tests/templates/test_structure.py refuses any other `*` write grant.
+# permission for them. tests/templates/test_platform.py refuses any other `*` write grant.
 WILDCARD_WRITE_ACTIONS = frozenset(
     {
-        "batch:RegisterJobDefinition",  # job definition ARNs carry a revision not known in advance
-        "batch:DeregisterJobDefinition",
         "lambda:CreateEventSourceMapping",
         "logs:StopQuery",  # addressed by query id only (GetQueryResults likewise, but it is a read)
         "xray:PutTraceSegments",
