@@ -66,7 +66,8 @@ def translate(err: Exception) -> BattleshiperError | None:
         if code in {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation"}:
             return AwsError(
                 f"access denied: {message}",
-                hint="use credentials with administrator rights for setup, update and delete",
+                hint="setup, update and delete need administrator rights or the policy that "
+                     "`battleshiper setup --print-operator-policy` prints",
             )
         return AwsError(
             f"{err.operation_name} failed: {code}: {message}", hint="run again with --verbose for details"

@@ -29,11 +29,9 @@ ACCOUNT = "${AWS::AccountId}"
 URL_SUFFIX = "${AWS::URLSuffix}"
 
 # Write actions the platform grants on `Resource: "*"` because AWS offers no resource-level
-# permission for them. tests/templates/test_structure.py refuses any other `*` write grant.
+# permission for them. tests/templates/test_platform.py refuses any other `*` write grant.
 WILDCARD_WRITE_ACTIONS = frozenset(
     {
-        "batch:RegisterJobDefinition",  # job definition ARNs carry a revision not known in advance
-        "batch:DeregisterJobDefinition",
         "lambda:CreateEventSourceMapping",
         "logs:StopQuery",  # addressed by query id only (GetQueryResults likewise, but it is a read)
         "xray:PutTraceSegments",
@@ -47,6 +45,14 @@ def arn(service: str, resource: str, region: bool = True, account: bool = True) 
     return Sub(
         f"arn:{PARTITION}:{service}:{REGION if region else ''}:{ACCOUNT if account else ''}:{resource}"
     )
+
+
+def actions(service: str, *verbs: str) -> list[str]:
+    return [f"{service}:{verb}" for verb in verbs]
+
+
+def bucket_arn(bucket: object, suffix: str = "") -> Sub:
+    return Sub(f"arn:{PARTITION}:s3:::${{Bucket}}{suffix}", Bucket=bucket)
 
 
 def allow(actions: Sequence[str], resources: Sequence[object], **kw: object) -> Statement:

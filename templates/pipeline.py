@@ -1,6 +1,6 @@
 """The pipeline subsystem: the event bus and the init/deploy/delete functions behind it, the Batch build
-queue in its own VPC, the build asset bucket, and what project stacks are made with (the CloudFormation
-service role that creates them and the permissions boundary every project role carries)."""
+queue in its own VPC and the build asset bucket. What project stacks are made with (their service role
+and permissions boundary) lives in `templates.project_stack`."""
 
 from __future__ import annotations
 
@@ -39,15 +39,15 @@ from troposphere.sqs import Queue, QueuePolicy
 
 from lambdas.shared import names
 from lambdas.shared.names import Env
-from templates import ids
+from templates import ids, project_stack
 from templates.common import (
     PARAM_ARTIFACTS_BUCKET,
-    PARTITION,
     FunctionSpec,
+    actions,
     allow,
     arn,
+    bucket_arn,
     python_function,
-    service_role,
 )
 from templates.config import PlatformConfig
 from templates.storage import bucket_policy, private_bucket
@@ -68,14 +68,6 @@ ROUTE_STORE_WRITE = [f"cloudfront-keyvaluestore:{verb}" for verb in
 
 
 # --- small helpers -------------------------------------------------------------------------------
-
-def actions(service: str, *verbs: str) -> list[str]:
-    return [f"{service}:{verb}" for verb in verbs]
-
-
-def bucket_arn(bucket: object, suffix: str = "") -> Sub:
-    return Sub(f"arn:{PARTITION}:s3:::${{Bucket}}{suffix}", Bucket=bucket)
-
 
 def table_access(logical_id: str, actions: Sequence[str]) -> Statement:
     table = GetAtt(logical_id, "Arn")
@@ -192,63 +184,6 @@ def allow_rules_into_queue(t: Template, config: PlatformConfig, queue: Queue, ru
             Condition=Condition(ArnLike("aws:SourceArn", [*(GetAtt(r, "Arn") for r in rules), build_rules])),
         )]),
     ))
-
-
-# --- project stacks: boundary and service role ----------------------------------------------------
-
-def add_project_boundary(t: Template, config: PlatformConfig, queue: JobQueue,
-                         bucket: Bucket) -> ManagedPolicy:
-    """The most any project role may ever do, whatever a project stack says."""
-    n = config.names
-    return t.add_resource(ManagedPolicy(
-        ids.PROJECT_BOUNDARY, ManagedPolicyName=n.project_boundary_policy,
-        Description="Permissions boundary of every role a project stack creates",
-        PolicyDocument=PolicyDocument(Version="2012-10-17", Statement=[
-            allow(["logs:CreateLogStream", "logs:PutLogEvents"],
-                  [arn("logs", f"log-group:{n.project_log_group_prefix}*"),
-                   arn("logs", f"log-group:{n.project_log_group_prefix}*:*")]),
-            allow(["s3:GetObject", "s3:PutObject"], [bucket_arn(Ref(bucket), "/*")]),
-            allow(["batch:SubmitJob"],
-                  [Ref(queue), arn("batch", f"job-definition/{n.job_definition_prefix}*")]),
-        ]),
-    ))
-
-
-def add_project_stack_role(t: Template, config: PlatformConfig, boundary: ManagedPolicy) -> Role:
-    """CloudFormation creates project stacks with this role: only project-named resources, and roles
-    only under the project path with the boundary attached (reference defect 1)."""
-    n = config.names
-    roles = arn("iam", f"role{n.project_role_path}*", region=False)
-    functions = arn("lambda", f"function:{n.project_function_prefix}*")
-    log_groups = [arn("logs", f"log-group:{n.project_log_group_prefix}*"),
-                  arn("logs", f"log-group:{n.project_log_group_prefix}*:*")]
-    server_code = config.artifact("project-server").key
-    statements = [
-        allow(["iam:CreateRole", "iam:PutRolePolicy", "iam:AttachRolePolicy"], [roles],
-              Condition=Condition(StringEquals("iam:PermissionsBoundary", Ref(boundary)))),
-        allow(actions("iam", "DeleteRole", "DeleteRolePolicy", "DetachRolePolicy", "GetRole", "GetRolePolicy",
-                      "ListRolePolicies", "ListAttachedRolePolicies", "TagRole", "UntagRole",
-                      "UpdateAssumeRolePolicy", "PassRole"), [roles]),
-        allow(actions("logs", "CreateLogGroup", "DeleteLogGroup", "PutRetentionPolicy",
-                      "DeleteRetentionPolicy", "TagResource", "UntagResource", "TagLogGroup", "UntagLogGroup",
-                      "ListTagsForResource", "ListTagsLogGroup"), log_groups),
-        allow(["logs:DescribeLogGroups", "batch:DescribeJobDefinitions"], ["*"]),
-        allow(["batch:RegisterJobDefinition", "batch:DeregisterJobDefinition"], ["*"]),
-        allow(["batch:TagResource", "batch:UntagResource"],
-              [arn("batch", f"job-definition/{n.job_definition_prefix}*")]),
-        allow(actions("events", "PutRule", "DeleteRule", "DescribeRule", "EnableRule", "DisableRule",
-                      "PutTargets", "RemoveTargets", "ListTargetsByRule", "TagResource", "UntagResource",
-                      "ListTagsForResource"),
-              [arn("events", f"rule/{n.bus}/{n.project_build_rule_prefix}*")]),
-        allow(actions("lambda", "CreateFunction", "DeleteFunction", "GetFunction", "GetFunctionConfiguration",
-                      "UpdateFunctionCode", "UpdateFunctionConfiguration", "PublishVersion",
-                      "ListVersionsByFunction", "CreateAlias", "UpdateAlias", "DeleteAlias", "GetAlias",
-                      "TagResource", "UntagResource", "ListTags"),
-              [functions, arn("lambda", f"function:{n.project_function_prefix}*:*")]),
-        # The server function's first code: the placeholder artifact.
-        allow(["s3:GetObject"], [bucket_arn(Ref(PARAM_ARTIFACTS_BUCKET), f"/{server_code}")]),
-    ]
-    return service_role(t, ids.PROJECT_STACK_ROLE, "cloudformation.amazonaws.com", statements)
 
 
 # --- the pipeline functions -----------------------------------------------------------------------
@@ -388,8 +323,8 @@ def add(t: Template, config: PlatformConfig) -> None:
     queue = add_batch(t, config, subnets, group)
     bucket = add_build_bucket(t, config)
     dlq = add_dead_letter_queue(t)
-    boundary = add_project_boundary(t, config, queue, bucket)
-    stack_role = add_project_stack_role(t, config, boundary)
+    boundary = project_stack.add_project_boundary(t, config, queue, bucket)
+    stack_role = project_stack.add_project_stack_role(t, config, boundary)
     rules = add_functions(t, config, bus=bus, queue=queue, bucket=bucket, dlq=dlq, boundary=boundary,
                           stack_role=stack_role)
     allow_rules_into_queue(t, config, dlq, rules)

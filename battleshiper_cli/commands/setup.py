@@ -10,9 +10,19 @@ from rich.markup import escape
 from battleshiper_cli import deploy
 from battleshiper_cli.context import Context
 from battleshiper_cli.main import app, guarded
+from battleshiper_cli.operator_policy import operator_policy
 from battleshiper_cli.output import console, emit_json
 from battleshiper_cli.packaging import DEFAULT_BUILD_DIR
 from battleshiper_cli.preflight import Parameters
+
+
+def print_operator_policy(ctx: typer.Context, value: bool) -> None:
+    """Eager: print and exit before the required options are asked for; needs no AWS access."""
+    if not value:
+        return
+    c: Context = ctx.obj
+    emit_json(operator_policy(c.stack_name, c.region))
+    raise typer.Exit(0)
 
 
 @app.command()
@@ -31,6 +41,11 @@ def setup(
     admin: str = typer.Option(..., "--admin", help="GitHub user name that becomes the first manager."),
     build_dir: Path = typer.Option(DEFAULT_BUILD_DIR, "--build-dir",
                                    help="Where packaging builds artifacts."),
+    _print_policy: bool = typer.Option(
+        False, "--print-operator-policy", is_eager=True, expose_value=False, callback=print_operator_policy,
+        help="Print the least-privilege IAM policy (JSON) that credentials running setup, update and "
+             "delete need for this --stack-name, and exit. Needs no AWS credentials; see docs/SETUP.md.",
+    ),
 ) -> None:
     """Install Battleshiper: preflight checks, packaging, upload, a change set to review, then the
     stack with live events; finally the first dashboard files and the DNS records to create.

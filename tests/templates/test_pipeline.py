@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from battleshiper_cli.handler_permissions import schema_permissions
 from lambdas.shared import names
 from lambdas.shared.names import Env, Names
 from templates import ids, pipeline
@@ -180,6 +181,45 @@ def test_project_stack_role_reaches_only_project_named_resources(platform: dict[
         for resource in statement["Resource"]:
             text = json.dumps(resource)
             assert resource == "*" or any(p in text for p in prefixes), text
+
+
+def test_project_stack_role_registers_only_project_job_definitions(platform: dict[str, Any]) -> None:
+    job_definitions = {
+        "Fn::Sub": "arn:${AWS::Partition}:batch:${AWS::Region}:${AWS::AccountId}:"
+        f"job-definition/{NAMES.job_definition_prefix}*"  # revisions (`<name>:3`) included
+    }
+    for action in ("batch:RegisterJobDefinition", "batch:DeregisterJobDefinition"):
+        assert grants(platform, ids.PROJECT_STACK_ROLE, action) == [job_definitions], action
+
+
+def test_project_stack_role_passes_project_roles_only_to_their_services(
+    platform: dict[str, Any], project: dict[str, Any]
+) -> None:
+    # The services the project template's roles are made for (their trust policies).
+    trusted = sorted(
+        service
+        for role in of_type(project, "AWS::IAM::Role").values()
+        for statement in role["AssumeRolePolicyDocument"]["Statement"]
+        for service in statement["Principal"]["Service"]
+    )
+    assert set(trusted) == {"lambda.amazonaws.com", "ecs-tasks.amazonaws.com", "events.amazonaws.com"}
+    passing = [s for s in statements(platform, ids.PROJECT_STACK_ROLE) if "iam:PassRole" in s["Action"]]
+    assert passing == [{
+        "Action": ["iam:PassRole"],
+        "Condition": {"StringEquals": {"iam:PassedToService": sorted(set(trusted))}},
+        "Effect": "Allow",
+        "Resource": [
+            {"Fn::Sub": f"arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:role{NAMES.project_role_path}*"}
+        ],
+    }]
+
+
+def test_project_stack_role_updates_trust_policies_only_of_project_roles(platform: dict[str, Any]) -> None:
+    # Granted only because the IAM::Role update handler lists it (trust policy changes).
+    assert "iam:UpdateAssumeRolePolicy" in schema_permissions("AWS::IAM::Role")
+    assert grants(platform, ids.PROJECT_STACK_ROLE, "iam:UpdateAssumeRolePolicy") == [
+        {"Fn::Sub": f"arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:role{NAMES.project_role_path}*"}
+    ]
 
 
 def test_boundary_allows_no_more_than_project_roles_need(platform: dict[str, Any]) -> None:
