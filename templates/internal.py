@@ -404,8 +404,9 @@ def _build_trigger_rights() -> list[Statement]:
 
 
 def _rollback_rights(config: PlatformConfig) -> list[Statement]:
-    """Rollback (lambdas/shared/releases.py) moves the `live` alias of a project's server function."""
-    return [allow(["lambda:GetAlias", "lambda:UpdateAlias"],
+    """Rollback (lambdas/shared/releases.py) moves the `live` alias of a project's server function, or
+    creates it (and removes it again on failure) when nothing went live before."""
+    return [allow(["lambda:GetAlias", "lambda:UpdateAlias", "lambda:CreateAlias", "lambda:DeleteAlias"],
                   [arn("lambda", f"function:{config.names.project_function_prefix}*"),
                    arn("lambda", f"function:{config.names.project_function_prefix}*:{LIVE_ALIAS}")])]
 

@@ -278,6 +278,11 @@ def test_least_privilege_of_the_api_functions(template: Any) -> None:
     assert "logs:StartQuery" not in actions("ApiAdminFunctionRole") | actions("ApiResourceFunctionRole")
     assert "kms:Decrypt" not in actions("ApiResourceFunctionRole") | actions("ApiUserFunctionRole")
     assert "dynamodb:PutItem" not in actions("ApiUserFunctionRole")
+    # Rollback goes live like a deploy: `live` moved, or created (and removed on failure) if missing.
+    lambda_actions = {a for a in actions("ApiResourceFunctionRole") if a.startswith("lambda:")}
+    assert lambda_actions == {
+        "lambda:GetAlias", "lambda:UpdateAlias", "lambda:CreateAlias", "lambda:DeleteAlias"
+    }
     # Nothing is granted on every resource (log reads use FilterLogEvents on the groups).
     mine = internal_logical_ids(PlatformConfig(artifacts=placeholder_artifacts()))
     internal_roles = [
