@@ -30,6 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from moto.server import ThreadedMotoServer
 
+from battleshiper_cli.local.routes import MemoryRouteStore
 from lambdas.pipeline import deploy
 from lambdas.pipeline.output import read_output
 from lambdas.pipeline.upload import cache_control, content_type
@@ -37,7 +38,6 @@ from lambdas.shared import names, routes
 from lambdas.shared.builds import Deps, trigger_build
 from lambdas.shared.models import Limits, Project, ProjectStatus, Repository, Subscription, User
 from lambdas.shared.names import Env
-from battleshiper_cli.local.routes import MemoryRouteStore
 from lambdas.shared.store import Store
 from tests.lambdas.pipeline.support import QUEUE_ARN, STACK, batch_event, output_archive
 from tests.support.tables import create_tables
@@ -123,8 +123,6 @@ def world(endpoint: str, project: str) -> tuple[Deps, CountingRoutes]:
         Handler="index.handler",
         Code={"ZipFile": server_zip()},
     )
-    version = deps.lambda_.publish_version(FunctionName=function)["Version"]
-    deps.lambda_.create_alias(FunctionName=function, Name=names.LIVE_ALIAS, FunctionVersion=version)
     return deps, counting
 
 

@@ -26,8 +26,8 @@ sys.path.insert(0, str(ROOT))
 from battleshiper_cli.local.aws import free_port  # noqa: E402
 from battleshiper_cli.local.edge import payload_event  # noqa: E402
 from battleshiper_cli.local.functions import function_code  # noqa: E402
-from battleshiper_cli.local.platform import SAMPLE_PROJECT, LocalPlatform  # noqa: E402
 from battleshiper_cli.local.node import NodeInvoker  # noqa: E402
+from battleshiper_cli.local.platform import SAMPLE_PROJECT, LocalPlatform  # noqa: E402
 from lambdas.shared import names  # noqa: E402
 
 PATHS = {"static asset": "/robots.txt", "prerendered page": "/docs", "SSR page": "/ssr"}

@@ -5,13 +5,14 @@ CodeDeploy with pre/post-traffic hooks that publish and prune its static files).
 from __future__ import annotations
 
 import hashlib
+import posixpath
 from dataclasses import dataclass
 
 from awacs.aws import Action as AwacsAction
 from awacs.aws import Allow, Condition, PolicyDocument, Principal, Statement, StringEquals
 from troposphere import GetAtt, Join, Output, Ref, Sub, Tags, Template
 from troposphere.apigatewayv2 import Api, Integration, Route, Stage
-from troposphere.awslambda import Alias, Function, Permission, Version
+from troposphere.awslambda import Alias, Function, Permission
 from troposphere.cloudfront import (
     CacheBehavior,
     CacheCookiesConfig,
@@ -89,6 +90,7 @@ from templates.common import (
 )
 from templates.config import PlatformConfig
 from templates.storage import cloudfront_readable, origin_access_control, private_bucket
+from templates.versions import published_version
 
 # Paths the dashboard CDN serves from its bucket; everything else goes to the API (and from there to
 # the server function). Known prefixes, not "any path with a dot" (reference defect 58). `/` is the
@@ -404,8 +406,9 @@ def _build_trigger_rights() -> list[Statement]:
 
 
 def _rollback_rights(config: PlatformConfig) -> list[Statement]:
-    """Rollback (lambdas/shared/releases.py) moves the `live` alias of a project's server function."""
-    return [allow(["lambda:GetAlias", "lambda:UpdateAlias"],
+    """Rollback (lambdas/shared/releases.py) moves the `live` alias of a project's server function, or
+    creates it (and removes it again on failure) when nothing went live before."""
+    return [allow(["lambda:GetAlias", "lambda:UpdateAlias", "lambda:CreateAlias", "lambda:DeleteAlias"],
                   [arn("lambda", f"function:{config.names.project_function_prefix}*"),
                    arn("lambda", f"function:{config.names.project_function_prefix}*:{LIVE_ALIAS}")])]
 
@@ -545,6 +548,9 @@ def add_hook_functions(
     deletes the previous release's. Names start with `CodeDeployHook_`, the only functions the
     CodeDeploy managed policy may invoke."""
     assets_key = config.artifact("dashboard-assets").key
+    # Every release's assets artifact, not this one's key: a grant rewritten in the stack update that
+    # runs the hook may not have reached S3 yet when the hook reads (IAM is eventually consistent).
+    assets = f"{posixpath.dirname(assets_key)}/*"
     objects = Join("", [GetAtt(bucket, "Arn"), "/*"])
     deployment_group = arn(
         "codedeploy", "deploymentgroup:${DashboardDeployApplication}/${DashboardDeploymentGroup}"
@@ -554,7 +560,7 @@ def add_hook_functions(
         "pre-traffic": [
             report,
             allow(
-                ["s3:GetObject"], [Sub(f"arn:{PARTITION}:s3:::${{{PARAM_ARTIFACTS_BUCKET}}}/{assets_key}")]
+                ["s3:GetObject"], [Sub(f"arn:{PARTITION}:s3:::${{{PARAM_ARTIFACTS_BUCKET}}}/{assets}")]
             ),
             allow(["s3:PutObject", "s3:PutObjectTagging"], [objects]),
         ],
@@ -622,9 +628,9 @@ def add_dashboard_function(
             description=f"Battleshiper dashboard server (release {release})",
         ),
     )
-    # A new logical ID per release publishes a version; moving `live` to it starts a CodeDeploy
-    # deployment, which runs the hooks.
-    version = t.add_resource(Version(f"DashboardFunctionVersion{release}", FunctionName=Ref(function)))
+    # A new version whenever code or configuration changes (an environment-only update too); moving
+    # `live` to it starts a CodeDeploy deployment, which runs the hooks.
+    version = published_version(t, config, "DashboardFunctionVersion", function)
     application = t.add_resource(Application("DashboardDeployApplication", ComputePlatform="Lambda"))
     service = service_role(
         t,

@@ -247,10 +247,10 @@ def add_functions(t: Template, config: PlatformConfig, *, bus: EventBus, queue: 
             *bucket_access(Ref(bucket), ["s3:GetObject", "s3:DeleteObject"]),
             *bucket_access(Ref(ids.PROJECT_BUCKET), ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"]),
             allow(ROUTE_STORE_WRITE, [GetAtt(ids.ROUTE_STORE, "Arn")]),
-            # A version and an alias per deployment (`names.deployment_alias`), the `live` alias moved.
-            allow(actions("lambda", "GetFunction", "GetFunctionConfiguration", "UpdateFunctionCode",
-                          "PublishVersion", "ListVersionsByFunction", "GetAlias", "UpdateAlias",
-                          "CreateAlias", "DeleteAlias"),
+            # New code (GetFunction: the update waiter), a version and an alias per deployment
+            # (`names.deployment_alias`), `live` created at the first go-live and moved after.
+            allow(actions("lambda", "GetFunction", "UpdateFunctionCode", "PublishVersion", "GetAlias",
+                          "CreateAlias", "UpdateAlias", "DeleteAlias"),
                   [project_functions, arn("lambda", f"function:{n.project_function_prefix}*:*")]),
             # Pruning old versions: qualified ARNs only, so the function itself cannot be deleted.
             allow(["lambda:DeleteFunction"], [arn("lambda", f"function:{n.project_function_prefix}*:*")]),

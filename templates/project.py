@@ -1,5 +1,7 @@
 """The per-project stack: the project's log groups, its build (job definition, roles, the rule that
-submits a job per build event) and its server function with the `live` alias.
+submits a job per build event) and its server function. No version and no `live` alias: the pipeline
+publishes a version per deployment and owns `live` (it creates it at the first go-live), so no stack
+update, such as `battleshiper update` rolling the template forward, can undo a rollback.
 
 Rendered once at packaging time and shipped as the `project-template` artifact; the init function
 creates a stack from it per project, `battleshiper update` rolls existing stacks forward. Every value
@@ -15,7 +17,7 @@ from pathlib import Path
 
 from awacs.aws import Statement
 from troposphere import GetAtt, Parameter, Ref, Sub, Tags, Template
-from troposphere.awslambda import Alias, Code, Function, LoggingConfig, Version
+from troposphere.awslambda import Code, Function, LoggingConfig
 from troposphere.batch import (
     ContainerProperties,
     Environment,
@@ -200,7 +202,9 @@ def _server(t: Template, config: PlatformConfig, groups: dict[str, LogGroup]) ->
     n = config.names
     role = _project_role(t, config, "ServerFunctionRole", "lambda.amazonaws.com",
                          [log_write(groups["server"])])
-    function = t.add_resource(Function(
+    # Only published versions serve (through `live`); the placeholder code is just what $LATEST holds
+    # until the first deployment replaces it.
+    t.add_resource(Function(
         "ServerFunction",
         FunctionName=Sub(n.project_function(PROJECT)),
         Description=Sub(f"Server of {PROJECT}"),
@@ -215,12 +219,6 @@ def _server(t: Template, config: PlatformConfig, groups: dict[str, LogGroup]) ->
         LoggingConfig=LoggingConfig(LogGroup=Ref(groups["server"])),
         Tags=Tags(**{n.stack_tag: config.stack_name, n.project_tag: Ref(ProjectStackParams.PROJECT_NAME)}),
     ))
-    # The stack only creates the first version; the deploy function publishes a version per deployment
-    # and moves the alias itself, so rollback is an alias update (DESIGN: immutable deployments).
-    version = t.add_resource(Version("ServerFunctionVersion", FunctionName=Ref(function),
-                                     Description="placeholder until the first deployment"))
-    t.add_resource(Alias("ServerFunctionAliasLive", FunctionName=Ref(function), Name=names.LIVE_ALIAS,
-                         FunctionVersion=GetAtt(version, "Version")))
 
 
 def build_project_template(config: PlatformConfig) -> Template:

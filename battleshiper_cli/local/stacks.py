@@ -1,10 +1,10 @@
 """Project stacks, locally. The init function creates a project's stack from the shipped project template
-with CloudFormation; moto's CloudFormation skips the Lambda alias and crashes on our build rule (see
-docs/LOCAL.md). This stands in for the `cloudformation` client the pipeline functions get: it reads the
-same template from the artifacts bucket and creates its resources through the APIs (log groups, the
-server function with its first version and `live` alias in moto's Lambda), the job definition in the
-local build runner and the build rule, with the template's own pattern and input transformer, on the
-local bus. Only the calls the pipeline makes are here."""
+with CloudFormation; moto's CloudFormation crashes on our build rule (see docs/LOCAL.md). This stands in
+for the `cloudformation` client the pipeline functions get: it reads the same template from the artifacts
+bucket and creates its resources through the APIs (log groups, the server function in moto's Lambda; its
+versions and `live` alias are the pipeline's), the job definition in the local build runner and the build
+rule, with the template's own pattern and input transformer, on the local bus. Only the calls the pipeline
+makes are here."""
 
 from __future__ import annotations
 
@@ -307,15 +307,6 @@ class LocalStacks:
             )
             resolver.refs[logical_id] = props["FunctionName"]
             stack["resources"].append(("function", props["FunctionName"]))
-        elif kind == "AWS::Lambda::Version":
-            version = self._lambda.publish_version(FunctionName=props["FunctionName"])["Version"]
-            resolver.attributes[(logical_id, "Version")] = version
-        elif kind == "AWS::Lambda::Alias":
-            self._lambda.create_alias(
-                FunctionName=props["FunctionName"],
-                Name=props["Name"],
-                FunctionVersion=props["FunctionVersion"],
-            )
 
     def _create_role(self, stack: dict[str, Any], logical_id: str, props: dict[str, Any]) -> str:
         """As CloudFormation's IAM handler does, with the service role's rights: the role (named

@@ -3,7 +3,8 @@ release (the new release's files are tagged with this deployment and stay)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from lambdas.hooks import run_hook
@@ -15,13 +16,18 @@ from lambdas.shared.names import Env
 
 
 def prune(
-    event: Mapping[str, Any], s3: Any, codedeploy: Any, env: Mapping[str, str], context: Any = None
+    event: Mapping[str, Any],
+    s3: Any,
+    codedeploy: Any,
+    env: Mapping[str, str],
+    context: Any = None,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> dict[str, str]:
     def work(deployment_id: str) -> None:
         deleted = delete_other_deployments(s3, env[Env.DASHBOARD_BUCKET], deployment_id)
         log("old dashboard assets deleted", context=context, deployment_id=deployment_id, files=len(deleted))
 
-    return run_hook(event, codedeploy, work, context=context)
+    return run_hook(event, codedeploy, work, context=context, sleep=sleep)
 
 
 def create(env: Mapping[str, str], clients: Clients) -> Handler:

@@ -3,7 +3,8 @@ assets artifact), so the new server's pages find them the moment they are served
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from lambdas.hooks import run_hook
@@ -15,14 +16,19 @@ from lambdas.shared.names import Env
 
 
 def publish(
-    event: Mapping[str, Any], s3: Any, codedeploy: Any, env: Mapping[str, str], context: Any = None
+    event: Mapping[str, Any],
+    s3: Any,
+    codedeploy: Any,
+    env: Mapping[str, str],
+    context: Any = None,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> dict[str, str]:
     def work(deployment_id: str) -> None:
         artifact = s3.get_object(Bucket=env[Env.ARTIFACTS_BUCKET], Key=env[Env.DASHBOARD_ASSETS_KEY])
         keys = upload_dashboard_assets(s3, env[Env.DASHBOARD_BUCKET], artifact["Body"].read(), deployment_id)
         log("dashboard assets uploaded", context=context, deployment_id=deployment_id, files=len(keys))
 
-    return run_hook(event, codedeploy, work, context=context)
+    return run_hook(event, codedeploy, work, context=context, sleep=sleep)
 
 
 def create(env: Mapping[str, str], clients: Clients) -> Handler:

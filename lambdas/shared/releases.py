@@ -2,16 +2,18 @@
 deployments that are no longer kept.
 
 Going live is one route-store write (the live pointer, after the deployment's page keys) plus one alias
-update (DESIGN decision 6). If either step or the record update after them fails, the steps already done
-are undone, so the previous deployment stays live. Deployment ids sort by trigger time: a deployment
-never replaces a newer live one (an older build finishing late, reference defect 28).
+update (DESIGN decision 6). The pipeline alone owns the `live` alias: the first go-live creates it, so no
+stack update can move it behind the route store's back. If either step or the record update after them
+fails, the steps already done are undone, so the previous deployment stays live. Deployment ids sort by
+trigger time: a deployment never replaces a newer live one (an older build finishing late, reference
+defect 28).
 """
 
 from __future__ import annotations
 
 import contextlib
 import secrets
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -93,36 +95,54 @@ def superseded(project: Project, deployment: Deployment) -> bool:
     return bool(project.live_deployment and project.live_deployment > deployment.deployment_id)
 
 
+def live_version(deps: Deps, function: str) -> str | None:
+    """The version the function's `live` alias names; None before the project's first go-live (the
+    pipeline owns the alias, no stack creates it)."""
+    try:
+        return str(deps.lambda_.get_alias(FunctionName=function, Name=names.LIVE_ALIAS)["FunctionVersion"])
+    except ClientError as err:
+        if err.response.get("Error", {}).get("Code") == "ResourceNotFoundException":
+            return None
+        raise
+
+
 def go_live(deps: Deps, project: Project, deployment: Deployment) -> Deployment:
     """Make `deployment` (uploaded, version published, page keys written) the live one. The caller holds
     the project lock."""
     previous = project.live_deployment
     function = function_name(deps, project.name)
-    old_version = deps.lambda_.get_alias(FunctionName=function, Name=names.LIVE_ALIAS)["FunctionVersion"]
-    _write_pointer(deps, project.name, deployment.deployment_id)
+    old_version = live_version(deps, function)
+    version = deployment.function_version
+    undo: list[Callable[[], object]] = []  # the steps done so far, undone in reverse on failure
     try:
-        deps.lambda_.update_alias(
-            FunctionName=function, Name=names.LIVE_ALIAS, FunctionVersion=deployment.function_version
+        if old_version is None:
+            # First go-live: the alias comes before the pointer, so the edge never routes to a
+            # deployment whose function has no `live` yet.
+            deps.lambda_.create_alias(FunctionName=function, Name=names.LIVE_ALIAS, FunctionVersion=version)
+            undo.append(lambda: deps.lambda_.delete_alias(FunctionName=function, Name=names.LIVE_ALIAS))
+        _write_pointer(deps, project.name, deployment.deployment_id)
+        undo.append(lambda: _write_pointer(deps, project.name, previous))
+        if old_version is not None:
+            deps.lambda_.update_alias(FunctionName=function, Name=names.LIVE_ALIAS, FunctionVersion=version)
+            undo.append(
+                lambda: deps.lambda_.update_alias(
+                    FunctionName=function, Name=names.LIVE_ALIAS, FunctionVersion=old_version
+                )
+            )
+        now = int(deps.now())
+        key = {"project_name": project.name, "deployment_id": deployment.deployment_id}
+        live = deps.store.deployments.update(
+            key,
+            {
+                "status": DeploymentStatus.LIVE.value,
+                "reason": "",
+                "finished_at": deployment.finished_at or now,
+            },
         )
-        try:
-            now = int(deps.now())
-            key = {"project_name": project.name, "deployment_id": deployment.deployment_id}
-            live = deps.store.deployments.update(
-                key,
-                {
-                    "status": DeploymentStatus.LIVE.value,
-                    "reason": "",
-                    "finished_at": deployment.finished_at or now,
-                },
-            )
-            set_status(deps, project.name, ProjectStatus.LIVE, "", live_deployment=deployment.deployment_id)
-        except Exception:
-            deps.lambda_.update_alias(
-                FunctionName=function, Name=names.LIVE_ALIAS, FunctionVersion=old_version
-            )
-            raise
+        set_status(deps, project.name, ProjectStatus.LIVE, "", live_deployment=deployment.deployment_id)
     except Exception:
-        _write_pointer(deps, project.name, previous)
+        for step in reversed(undo):
+            step()
         raise
     if previous and previous != deployment.deployment_id:
         with contextlib.suppress(Conflict):  # pruned meanwhile

@@ -17,10 +17,10 @@ from typer.testing import CliRunner
 from battleshiper_cli import project_ops
 from battleshiper_cli.commands import project as project_command
 from battleshiper_cli.local.github import GitHubStandIn, Repo
+from battleshiper_cli.local.routes import MemoryRouteStore
 from battleshiper_cli.main import app
 from lambdas.shared import names
 from lambdas.shared.models import Deployment, DeploymentStatus, ProjectStatus
-from battleshiper_cli.local.routes import MemoryRouteStore
 from tests.cli.project_support import BUILD_BUCKET, NAMES, REGION, World, platform_world, seed
 
 runner = CliRunner()

@@ -22,12 +22,12 @@ import pytest
 from moto import mock_aws
 
 from battleshiper_cli import packaging
-from lambdas.api import admin, auth, context, resource, user
 from battleshiper_cli.local.node import NodeInvoker, extract_handler
+from battleshiper_cli.local.routes import MemoryRouteStore
+from lambdas.api import admin, auth, context, resource, user
 from lambdas.shared import names, secrets
 from lambdas.shared.models import Deployment, DeploymentStatus, Limits, ProjectStatus, Role, Subscription
 from lambdas.shared.names import Env
-from battleshiper_cli.local.routes import MemoryRouteStore
 from lambdas.shared.store import Store
 from tests.support.events import DOMAIN, http_event
 from tests.support.tables import create_tables

@@ -1,6 +1,6 @@
-"""The dashboard release hooks: uploading a release's static files, pruning older releases, and
-reporting the outcome to CodeDeploy (moto S3; CodeDeploy through botocore's Stubber, as moto does
-not implement lifecycle hook reports)."""
+"""The dashboard release hooks: uploading a release's static files, pruning older releases, retrying
+transient failures and reporting the outcome to CodeDeploy (moto S3; CodeDeploy through botocore's
+Stubber, as moto does not implement lifecycle hook reports)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 from moto import mock_aws
 
-from lambdas.hooks import run_hook
+from lambdas.hooks import ATTEMPTS, run_hook
 from lambdas.hooks.assets import delete_other_deployments, upload_dashboard_assets
 from lambdas.hooks.post_traffic import prune
 from lambdas.hooks.pre_traffic import publish
@@ -186,3 +186,66 @@ def test_a_report_that_codedeploy_rejects_fails_the_invocation_so_lambda_retries
 
     with pytest.raises(ClientError):
         run_hook(event(), client, lambda deployment_id: None)
+
+
+# --- transient failures: retried with backoff, then reported -----------------------------------------
+
+
+class Flaky:
+    """The moto S3 client, whose `get_object` fails `failures` times first with `code`."""
+
+    def __init__(self, s3: Any, failures: int, code: str = "AccessDenied", status: int = 403) -> None:
+        self._s3, self.failures, self._code, self._status = s3, failures, code, status
+        self.calls = 0
+
+    def get_object(self, **kwargs: Any) -> Any:
+        self.calls += 1
+        if self.calls <= self.failures:
+            raise ClientError(
+                {"Error": {"Code": self._code, "Message": "injected"},
+                 "ResponseMetadata": {"HTTPStatusCode": self._status}},
+                "GetObject",
+            )
+        return self._s3.get_object(**kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._s3, name)
+
+
+@pytest.mark.parametrize(
+    ("code", "status"),
+    [("AccessDenied", 403), ("SlowDown", 503), ("InternalError", 500), ("Anything", 502)],
+)
+def test_pre_traffic_hook_retries_a_transient_failure_and_succeeds(
+    s3: Any, codedeploy: Any, code: str, status: int
+) -> None:
+    # AccessDenied: the role's grant has not reached S3 yet after the stack update that runs the hook.
+    client, stubber = codedeploy
+    s3.put_object(Bucket=ARTIFACTS, Key=ASSETS_KEY, Body=assets_zip({"index.html": b"hi"}))
+    expect_report(stubber, "Succeeded")
+    flaky, waits = Flaky(s3, failures=2, code=code, status=status), []
+
+    assert publish(event(), flaky, client, ENV, sleep=waits.append) == {"status": "Succeeded"}
+    assert flaky.calls == 3 and waits == [1.0, 2.0]
+    assert release_of(s3, "index.html") == "d-NEW"
+
+
+def test_pre_traffic_hook_reports_failure_after_the_bounded_retries(s3: Any, codedeploy: Any) -> None:
+    client, stubber = codedeploy
+    s3.put_object(Bucket=ARTIFACTS, Key=ASSETS_KEY, Body=assets_zip({"index.html": b"hi"}))
+    expect_report(stubber, "Failed")
+    flaky, waits = Flaky(s3, failures=100), []
+
+    assert publish(event(), flaky, client, ENV, sleep=waits.append) == {"status": "Failed"}
+    assert flaky.calls == ATTEMPTS and len(waits) == ATTEMPTS - 1
+    assert sum(waits) <= 60  # well inside the hook's 300 s timeout
+    assert keys(s3) == set()
+
+
+def test_pre_traffic_hook_does_not_retry_a_missing_artifact(s3: Any, codedeploy: Any) -> None:
+    client, stubber = codedeploy
+    expect_report(stubber, "Failed")
+    waits: list[float] = []
+
+    assert publish(event(), s3, client, ENV, sleep=waits.append) == {"status": "Failed"}
+    assert waits == []

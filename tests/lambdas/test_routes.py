@@ -7,9 +7,9 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
+from battleshiper_cli.local.routes import MemoryRouteStore
 from lambdas.shared import routes
 from lambdas.shared.routes import AwsRouteStore, RouteStoreConflict
-from battleshiper_cli.local.routes import MemoryRouteStore
 
 ARN = "arn:aws:cloudfront::123456789012:key-value-store/abc"
 

@@ -132,6 +132,31 @@ def test_deploy_prunes_versions_but_cannot_delete_a_project_function(platform: d
     assert ids.USERS_TABLE not in json.dumps(grants(platform, role_id, "dynamodb:UpdateItem"))
 
 
+# The Lambda calls each pipeline function makes (lambdas/pipeline, lambdas/shared/releases): deploy
+# updates the code (and waits with GetFunction), publishes, creates or moves aliases and prunes.
+LAMBDA_CALLS = {
+    "init": set(),
+    "deploy": {"GetFunction", "UpdateFunctionCode", "PublishVersion", "GetAlias", "CreateAlias",
+               "UpdateAlias", "DeleteAlias", "DeleteFunction"},
+    "delete": set(),
+}
+
+
+def test_pipeline_functions_may_make_exactly_the_lambda_calls_they_make(platform: dict[str, Any]) -> None:
+    functions = f"function:{NAMES.project_function_prefix}*"
+    for role, function_id in FUNCTIONS.items():
+        granted = [
+            (a.removeprefix("lambda:"), r)
+            for s in statements(platform, role_of(platform, function_id))
+            if s["Effect"] == "Allow"
+            for a in s["Action"]
+            if a.startswith("lambda:")
+            for r in s["Resource"]
+        ]
+        assert {a for a, _ in granted} == LAMBDA_CALLS[role], role
+        assert all(r["Fn::Sub"].endswith((functions, f"{functions}:*")) for _, r in granted), role
+
+
 def test_pipeline_functions_know_where_things_are(platform: dict[str, Any], config: PlatformConfig) -> None:
     for function_id in FUNCTIONS.values():
         env = platform["Resources"][function_id]["Properties"]["Environment"]["Variables"]

@@ -123,16 +123,16 @@ def test_build_image_is_operator_controlled(template: dict[str, Any]) -> None:
     assert parameter["AllowedValues"] == [config.build_image]
 
 
-def test_server_function_starts_behind_a_live_alias(template: dict[str, Any]) -> None:
+def test_server_function_has_no_stack_owned_version_or_live_alias(template: dict[str, Any]) -> None:
     function = of_type(template, "AWS::Lambda::Function")["ServerFunction"]
     assert function["Handler"] == "index.handler" and function["Architectures"] == ["arm64"]
     assert function["Code"] == {
         "S3Bucket": {"Ref": ProjectStackParams.SERVER_CODE_BUCKET},
         "S3Key": {"Ref": ProjectStackParams.SERVER_CODE_KEY},
     }
-    (alias,) = of_type(template, "AWS::Lambda::Alias").values()
-    assert alias["Name"] == names.LIVE_ALIAS
-    assert alias["FunctionVersion"] == {"Fn::GetAtt": ["ServerFunctionVersion", "Version"]}
+    # The pipeline owns versions and `live`: a stack update must not move what serves.
+    assert of_type(template, "AWS::Lambda::Version") == {}
+    assert of_type(template, "AWS::Lambda::Alias") == {}
     (policy,) = of_type(template, "AWS::IAM::Role")["ServerFunctionRole"]["Policies"]
     assert json.dumps(policy).count("log-group") == 1 and "ServerLogGroup" in json.dumps(policy)
 

@@ -16,11 +16,11 @@ import pytest
 from moto import mock_aws
 
 from battleshiper_cli.local.github import GitHubStandIn, Repo
+from battleshiper_cli.local.routes import MemoryRouteStore
 from lambdas.api import admin, auth, context, resource, user
 from lambdas.shared import names, secrets, sessions
 from lambdas.shared.models import Limits, Role, Subscription, User
 from lambdas.shared.names import Env
-from battleshiper_cli.local.routes import MemoryRouteStore
 from lambdas.shared.store import Store
 from tests.support.events import DOMAIN, http_event
 from tests.support.tables import create_tables

@@ -1,5 +1,6 @@
 """The pipeline against moto: tables, buckets, the bus (build events go to an SQS queue), a project's
-server function with its `live` alias, an in-memory route store."""
+server function as its stack leaves it (no version, no `live` alias: the pipeline owns those), an
+in-memory route store."""
 
 from __future__ import annotations
 
@@ -15,11 +16,11 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from battleshiper_cli.local.routes import MemoryRouteStore
 from lambdas.shared import names
 from lambdas.shared.builds import Deps
 from lambdas.shared.models import Project, ProjectStatus, Repository, Subscription, User
 from lambdas.shared.names import Env
-from battleshiper_cli.local.routes import MemoryRouteStore
 from lambdas.shared.store import Store
 from tests.lambdas.pipeline.support import QUEUE_ARN, STACK
 from tests.support.tables import create_tables
@@ -43,6 +44,7 @@ class World:
         status: ProjectStatus = ProjectStatus.READY,
         owner: str = "101",
         limits: dict[str, int] | None = None,
+        with_function: bool = True,
     ) -> Project:
         store = self.deps.store
         if store.users.get(id=owner) is None:
@@ -56,7 +58,8 @@ class World:
             repository=Repository(id=7, full_name="octo/shop", installation_id=55),
         )
         store.projects.create(project)
-        self.add_function(name)
+        if with_function:
+            self.add_function(name)
         for kind in names.PROJECT_LOG_KINDS:
             self.deps.logs.create_log_group(logGroupName=names.Names(STACK).project_log_group(name, kind))
         return project
@@ -78,8 +81,6 @@ class World:
             Handler="index.handler",
             Code={"ZipFile": buffer.getvalue()},
         )
-        version = client.publish_version(FunctionName=function)["Version"]
-        client.create_alias(FunctionName=function, Name=names.LIVE_ALIAS, FunctionVersion=version)
 
     def build_messages(self) -> list[dict[str, Any]]:
         found = self.sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10).get("Messages", [])

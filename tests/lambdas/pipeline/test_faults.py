@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
+from battleshiper_cli.local.routes import MemoryRouteStore
 from lambdas.pipeline import deploy
 from lambdas.shared import names
 from lambdas.shared.builds import trigger_build
-from battleshiper_cli.local.routes import MemoryRouteStore
 from tests.lambdas.pipeline.conftest import World
 from tests.lambdas.pipeline.support import batch_event, output_archive
 

@@ -14,8 +14,8 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from lambdas.router import handler as router_handler
 from battleshiper_cli.local.node import NodeInvoker
+from lambdas.router import handler as router_handler
 from lambdas.router.pages import S3Pages
 from lambdas.router.router import Router
 from lambdas.shared import names
