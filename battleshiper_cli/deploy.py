@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+import botocore.exceptions
 from rich.markup import escape
 from rich.prompt import Confirm
 
@@ -30,8 +31,9 @@ from battleshiper_cli.progress import change_rows, print_changes, print_event
 from battleshiper_cli.stacks import ChangeSet, StackOps
 from battleshiper_cli.synthesis import platform_config, render
 from lambdas.hooks.assets import upload_dashboard_assets
+from lambdas.shared import project_stack
 from templates import ids
-from templates.common import PARAM_ARTIFACTS_BUCKET
+from templates.common import PARAM_ARTIFACTS_BUCKET, PARAM_BUILD_ZONES
 from templates.platform import build_platform_template
 
 POLL_SECONDS = 5.0
@@ -193,17 +195,25 @@ class Deployer:
         return [s for s in self.stacks.list_stacks(self.names.project_stack_prefix)
                 if template_hash(s) != template_sha256 and not s["StackStatus"].endswith("_IN_PROGRESS")]
 
-    def roll_forward(self, stack: dict[str, Any], template: PackagedArtifact) -> ProjectRoll:
+    def pipeline_environment(self) -> dict[str, str]:
+        """The init function's environment: where the platform's current project-stack values live."""
+        config = self.c.client("lambda").get_function_configuration(
+            FunctionName=self.names.function("pipeline-init"))
+        return dict(config.get("Environment", {}).get("Variables", {}))
+
+    def roll_forward(self, stack: dict[str, Any], template: PackagedArtifact,
+                     environment: Mapping[str, str]) -> ProjectRoll:
         name = stack["StackName"]
         tags = {t["Key"]: t["Value"] for t in stack.get("Tags", [])}
         tags[self.names.template_hash_tag] = template.sha256
+        declared = json.loads(template.path.read_text()).get("Parameters", {})
+        previous = {p["ParameterKey"]: p.get("ParameterValue", "") for p in stack.get("Parameters", [])}
         since = self.stacks.latest_event_time(name) or self.stacks.clock()
         console.print(f"[bold]Rolling {name} forward[/bold]")
         try:
             started = self.stacks.update_stack(
                 name, template_url=self.url(template.key),
-                parameters=[{"ParameterKey": p["ParameterKey"], "UsePreviousValue": True}
-                            for p in stack.get("Parameters", [])],
+                parameters=project_stack.roll_forward_parameters(declared, previous, environment),
                 capabilities=PROJECT_CAPABILITIES, tags=tags, role_arn=stack.get("RoleARN"),
             )
             if not started:
@@ -211,21 +221,29 @@ class Deployer:
             return ProjectRoll(name, self.stacks.wait(name, since, target="update"))
         except OperationFailed as err:
             return ProjectRoll(name, f"failed: {err.message}")
+        except botocore.exceptions.ClientError as err:  # refused outright, e.g. a parameter value
+            return ProjectRoll(name, f"failed: {err.response.get('Error', {}).get('Message', err)}")
 
 
-def cfn_parameters(params: Parameters, bucket: str) -> list[dict[str, Any]]:
-    values = {PARAMETER_KEYS[k]: v for k, v in params.__dict__.items()} | {PARAM_ARTIFACTS_BUCKET: bucket}
+def platform_values(bucket: str, account: Account) -> dict[str, str]:
+    """The parameters the CLI sets itself: the artifacts bucket, the build zones preflight chose."""
+    return {PARAM_ARTIFACTS_BUCKET: bucket, PARAM_BUILD_ZONES: ",".join(account.build_zones)}
+
+
+def cfn_parameters(params: Parameters, bucket: str, account: Account) -> list[dict[str, Any]]:
+    values = {PARAMETER_KEYS[k]: v for k, v in params.__dict__.items()} | platform_values(bucket, account)
     return [{"ParameterKey": k, "ParameterValue": v} for k, v in values.items()]
 
 
-def update_parameters(given: Mapping[str, str | None], bucket: str) -> list[dict[str, Any]]:
-    """Given values; every other parameter keeps the stack's current value."""
+def update_parameters(given: Mapping[str, str | None], bucket: str, account: Account) -> list[dict[str, Any]]:
+    """Given values; every other operator parameter keeps the stack's current value."""
     entries: list[dict[str, Any]] = [
         {"ParameterKey": key, "ParameterValue": given[field_name]} if given.get(field_name)
         else {"ParameterKey": key, "UsePreviousValue": True}
         for field_name, key in PARAMETER_KEYS.items()
     ]
-    return [*entries, {"ParameterKey": PARAM_ARTIFACTS_BUCKET, "ParameterValue": bucket}]
+    ours = platform_values(bucket, account)
+    return [*entries, *({"ParameterKey": k, "ParameterValue": v} for k, v in ours.items())]
 
 
 # --- setup ------------------------------------------------------------------------------------
@@ -237,7 +255,7 @@ def setup(c: Context, params: Parameters, *, build_dir: Path, interaction: Inter
     d = Deployer(c, account)
     body = d.template(artifacts)
     template_key, uploads = d.upload(artifacts, body)
-    change_set = d.change_set("CREATE", template_key, body, cfn_parameters(params, d.bucket))
+    change_set = d.change_set("CREATE", template_key, body, cfn_parameters(params, d.bucket, account))
     print_changes(f"Setup of {c.stack_name} will create", change_set.changes)
     if not interaction.confirm(f"Create {c.stack_name} with these {len(change_set.changes)} resources?"):
         d.stacks.delete_change_set(change_set)
@@ -286,7 +304,7 @@ def update(c: Context, given: Mapping[str, str | None], *, build_dir: Path, inte
     else:
         template_key, uploads = d.upload(artifacts, body)
     plan = UpdatePlan(
-        d.change_set("UPDATE", template_key, body, update_parameters(given, d.bucket)),
+        d.change_set("UPDATE", template_key, body, update_parameters(given, d.bucket, account)),
         d.projects_behind(artifacts["project-template"].sha256),
         projects,
     )
@@ -308,7 +326,8 @@ def update(c: Context, given: Mapping[str, str | None], *, build_dir: Path, inte
         result.status = apply_update(d, plan)
         result.outputs = d.stacks.outputs(c.stack_name)
     if plan.projects and plan.behind:
-        result.projects = [d.roll_forward(s, artifacts["project-template"]) for s in plan.behind]
+        environment = d.pipeline_environment()  # after the platform update: the new release's values
+        result.projects = [d.roll_forward(s, artifacts["project-template"], environment) for s in plan.behind]
         failed = [p for p in result.projects if p.status.startswith("failed")]
         if failed:
             raise OperationFailed(

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from typing import Any, Literal
 
 import botocore.exceptions
@@ -19,9 +19,11 @@ from battleshiper_cli.context import Context
 from battleshiper_cli.errors import PreflightError
 from battleshiper_cli.output import console
 from battleshiper_cli.stacks import StackOps
+from battleshiper_cli.zones import MIN_ZONES, choose, fargate_zones
 from lambdas.shared.names import GITHUB_SECRET_KEYS, Names
 from templates.common import (
     PARAM_ADMIN,
+    PARAM_BUILD_ZONES,
     PARAM_CERTIFICATE,
     PARAM_DOMAIN,
     PARAM_GITHUB_SECRET,
@@ -77,9 +79,12 @@ class Check:
 
 @dataclass(frozen=True)
 class Account:
+    """Where the command runs, as preflight found it, and the build zones it chose there."""
+
     account_id: str
     region: str
     caller_arn: str
+    build_zones: tuple[str, ...] = ()
 
 
 # --- pure checks ------------------------------------------------------------------------------
@@ -200,6 +205,27 @@ def route_store_check(cloudfront: Any, names: Names) -> Check:
         kwargs["Marker"] = page["NextMarker"]
 
 
+def build_zones_check(ec2: Any, region: str, current: dict[str, Any] | None) -> tuple[Check, tuple[str, ...]]:
+    """An installed platform keeps its zones (others would replace the build subnets, and a subnet's
+    CIDR cannot be reused while the old one exists); a new one, or one installed before the zones
+    were a parameter, gets zones that offer Fargate."""
+    name = "build zones"
+    kept = {p["ParameterKey"]: p.get("ParameterValue", "") for p in (current or {}).get("Parameters", [])}
+    if kept.get(PARAM_BUILD_ZONES):
+        zones = tuple(kept[PARAM_BUILD_ZONES].split(","))
+        return Check(name, True, f"{', '.join(zones)} (as installed)"), zones
+    try:
+        offered = fargate_zones(ec2)
+    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as err:
+        return Check(name, False, f"cannot list the availability zones: {_error(err)}"), ()
+    chosen = choose(offered)
+    if chosen is None:
+        found = ", ".join(map(str, offered)) or "none"
+        return Check(name, False, f"{region} offers Fargate in {len(offered)} availability zone(s) of this "
+                                  f"account ({found}); builds need {MIN_ZONES}: choose another --region"), ()
+    return Check(name, True, ", ".join(map(str, chosen))), tuple(z.name for z in chosen)
+
+
 def parameter_checks(params: Parameters) -> list[Check]:
     """The template's own patterns, checked before any AWS call."""
     rules = [
@@ -228,7 +254,7 @@ def run_checks(c: Context, params: Parameters, mode: Mode,
         checks.append(stack_check(current, mode, c.stack_name))
     checks += parameter_checks(params)
     aws_checks = [f"certificate for {params.domain}", f"certificate for *.{params.domain}",
-                  "GitHub App secret", "artifacts bucket"]
+                  "GitHub App secret", "artifacts bucket", "build zones"]
     if mode == "setup":
         aws_checks += ["stack name free", "route store name free"]
     if not all(ch.ok for ch in checks):
@@ -251,6 +277,9 @@ def run_checks(c: Context, params: Parameters, mode: Mode,
         checks.append(stack_check(existing, mode, c.stack_name))
     checks.append(bucket_check(c.client("s3"), c.names.artifacts_bucket(account.account_id, account.region),
                                account.account_id))
+    zones_check, zones = build_zones_check(c.client("ec2"), account.region, current)
+    checks.append(zones_check)
+    account = replace(account, build_zones=zones)
     if mode == "setup":
         checks.append(route_store_check(c.client("cloudfront", region=CERTIFICATE_REGION), c.names))
     return checks, account

@@ -22,6 +22,7 @@ PARAM_WILDCARD_CERTIFICATE = "WildcardCertificateArn"
 PARAM_GITHUB_SECRET = "GitHubSecretArn"
 PARAM_ADMIN = "AdminGitHubUser"
 PARAM_ARTIFACTS_BUCKET = "ArtifactsBucket"
+PARAM_BUILD_ZONES = "BuildSubnetZones"
 
 PARTITION = "${AWS::Partition}"
 REGION = "${AWS::Region}"

@@ -1,6 +1,6 @@
 """The pipeline subsystem: the event bus and the init/deploy/delete functions behind it, the Batch build
-queue in its own VPC and the build asset bucket. What project stacks are made with (their service role
-and permissions boundary) lives in `templates.project_stack`."""
+queue in its own VPC (`build_network`) and the build asset bucket. What project stacks are made with
+(their service role and permissions boundary) lives in `templates.project_stack`."""
 
 from __future__ import annotations
 
@@ -8,26 +8,9 @@ from collections.abc import Sequence
 
 from awacs.aws import Action as AwacsAction
 from awacs.aws import Allow, ArnLike, Condition, PolicyDocument, Principal, Statement, StringEquals
-from troposphere import GetAtt, GetAZs, Output, Ref, Select, Sub, Tags, Template
+from troposphere import GetAtt, Output, Ref, Sub, Template
 from troposphere.awslambda import DestinationConfig, EventInvokeConfig, Function, OnFailure, Permission
-from troposphere.batch import (
-    ComputeEnvironment,
-    ComputeEnvironmentOrder,
-    ComputeResources,
-    JobQueue,
-    JobStateTimeLimitAction,
-)
-from troposphere.ec2 import (
-    VPC,
-    InternetGateway,
-    Route,
-    RouteTable,
-    SecurityGroup,
-    SecurityGroupRule,
-    Subnet,
-    SubnetRouteTableAssociation,
-    VPCGatewayAttachment,
-)
+from troposphere.batch import JobQueue
 from troposphere.events import DeadLetterConfig, EventBus, RetryPolicy, Rule, Target
 from troposphere.iam import ManagedPolicy, Role
 from troposphere.s3 import (
@@ -39,7 +22,7 @@ from troposphere.sqs import Queue, QueuePolicy
 
 from lambdas.shared import names
 from lambdas.shared.names import Env
-from templates import ids, project_stack
+from templates import build_network, ids, project_stack
 from templates.common import (
     PARAM_ARTIFACTS_BUCKET,
     FunctionSpec,
@@ -52,12 +35,6 @@ from templates.common import (
 from templates.config import PlatformConfig
 from templates.storage import bucket_policy, private_bucket
 
-VPC_CIDR = "10.120.0.0/16"
-VPC_RESOLVER = "10.120.0.2/32"  # the Amazon resolver sits at the VPC base address + 2
-SUBNET_CIDRS = ("10.120.110.0/24", "10.120.120.0/24", "10.120.130.0/24")
-# Jobs waiting this long for capacity are cancelled rather than left to build hours later.
-RUNNABLE_TIMEOUT_SECONDS = 600
-RUNNABLE_CANCEL_REASON = "CAPACITY:INSUFFICIENT_INSTANCE_CAPACITY"  # one of AWS's predefined reasons
 PIPELINE_TIMEOUT_SECONDS = 900
 
 READ = ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query"]
@@ -84,73 +61,6 @@ def bucket_access(bucket: object, object_actions: Sequence[str], prefix: str = "
 def log_groups_write(pattern: str) -> Statement:
     """Log writing to every log group matching `pattern` (e.g. all projects' deploy groups)."""
     return allow(["logs:CreateLogStream", "logs:PutLogEvents"], [arn("logs", f"log-group:{pattern}:*")])
-
-
-# --- network and Batch -----------------------------------------------------------------------------
-
-def add_network(t: Template, config: PlatformConfig) -> tuple[list[Subnet], SecurityGroup]:
-    """A VPC of public subnets only: builds reach GitHub and npm through the internet gateway (public
-    task addresses), nothing reaches them."""
-    vpc = t.add_resource(VPC("BuildVpc", CidrBlock=VPC_CIDR, EnableDnsSupport=True, EnableDnsHostnames=True,
-                             Tags=Tags(Name=f"{config.stack_name}-build")))
-    gateway = t.add_resource(InternetGateway("BuildInternetGateway"))
-    attachment = t.add_resource(VPCGatewayAttachment("BuildGatewayAttachment", VpcId=Ref(vpc),
-                                                     InternetGatewayId=Ref(gateway)))
-    table = t.add_resource(RouteTable("BuildRouteTable", VpcId=Ref(vpc)))
-    # The route needs the attached gateway (reference defect 74).
-    t.add_resource(Route("BuildInternetRoute", RouteTableId=Ref(table), DestinationCidrBlock="0.0.0.0/0",
-                         GatewayId=Ref(gateway), DependsOn=attachment))
-    subnets = []
-    for index, cidr in enumerate(SUBNET_CIDRS):
-        subnet = t.add_resource(Subnet(f"BuildSubnet{index + 1}", VpcId=Ref(vpc), CidrBlock=cidr,
-                                       AvailabilityZone=Select(index, GetAZs("")), MapPublicIpOnLaunch=False))
-        t.add_resource(SubnetRouteTableAssociation(f"BuildSubnet{index + 1}RouteTableAssociation",
-                                                   SubnetId=Ref(subnet), RouteTableId=Ref(table)))
-        subnets.append(subnet)
-    # No ingress. Egress (reference defect 12): HTTPS for git and npm, HTTP for the registries and mirrors
-    # some install scripts still use, DNS only to the VPC resolver so public resolvers cannot serve as a
-    # tunnel (the Amazon resolver is not filtered by security groups; the rule records the intent).
-    egress = [
-        SecurityGroupRule(IpProtocol=protocol, FromPort=port, ToPort=port, CidrIp=cidr, Description=what)
-        for protocol, port, cidr, what in (("tcp", 443, "0.0.0.0/0", "HTTPS"),
-                                           ("tcp", 80, "0.0.0.0/0", "HTTP"),
-                                           ("udp", 53, VPC_RESOLVER, "DNS"),
-                                           ("tcp", 53, VPC_RESOLVER, "DNS"))
-    ]
-    group = t.add_resource(SecurityGroup(
-        "BuildSecurityGroup", GroupName=config.names.build_security_group, VpcId=Ref(vpc),
-        GroupDescription="Build jobs: no ingress; egress HTTPS, HTTP and DNS only",
-        SecurityGroupEgress=egress,
-    ))
-    return subnets, group
-
-
-def add_batch(t: Template, config: PlatformConfig, subnets: list[Subnet], group: SecurityGroup) -> JobQueue:
-    """Fargate Spot first, on-demand Fargate when Spot has no capacity (reference defect 45). The
-    compute environments keep generated names so that CloudFormation can replace them."""
-    def environment(logical_id: str, capacity: str) -> ComputeEnvironment:
-        return t.add_resource(ComputeEnvironment(
-            logical_id, Type="MANAGED", State="ENABLED",
-            ComputeResources=ComputeResources(
-                Type=capacity, MaxvCpus=config.build_max_vcpus,
-                Subnets=[Ref(s) for s in subnets], SecurityGroupIds=[Ref(group)],
-            ),
-            Tags={config.names.stack_tag: config.stack_name},
-        ))
-
-    spot = environment("BuildComputeEnvironmentSpot", "FARGATE_SPOT")
-    on_demand = environment("BuildComputeEnvironmentOnDemand", "FARGATE")
-    return t.add_resource(JobQueue(
-        ids.BUILD_QUEUE, JobQueueName=config.names.job_queue, State="ENABLED", Priority=1,
-        ComputeEnvironmentOrder=[
-            ComputeEnvironmentOrder(Order=1, ComputeEnvironment=Ref(spot)),
-            ComputeEnvironmentOrder(Order=2, ComputeEnvironment=Ref(on_demand)),
-        ],
-        JobStateTimeLimitActions=[JobStateTimeLimitAction(
-            Action="CANCEL", State="RUNNABLE", MaxTimeSeconds=RUNNABLE_TIMEOUT_SECONDS,
-            Reason=RUNNABLE_CANCEL_REASON,
-        )],
-    ))
 
 
 # --- storage and queues ---------------------------------------------------------------------------
@@ -204,6 +114,7 @@ def add_functions(t: Template, config: PlatformConfig, *, bus: EventBus, queue: 
         Env.PROJECT_TEMPLATE_KEY: template.key,
         Env.PROJECT_TEMPLATE_HASH: template.sha256,
         Env.PROJECT_SERVER_KEY: config.artifact("project-server").key,
+        Env.BUILD_IMAGE: config.build_image,
         Env.BUILD_QUEUE_ARN: Ref(queue),
         Env.BUILD_BUCKET: Ref(bucket),
         Env.PROJECT_BUCKET: Ref(ids.PROJECT_BUCKET),
@@ -319,8 +230,8 @@ def add_trigger(t: Template, title: str, name: str, function: Function, dlq: Que
 
 def add(t: Template, config: PlatformConfig) -> None:
     bus = t.add_resource(EventBus(ids.EVENT_BUS, Name=config.names.bus))
-    subnets, group = add_network(t, config)
-    queue = add_batch(t, config, subnets, group)
+    subnets, group = build_network.add_network(t, config)
+    queue = build_network.add_batch(t, config, subnets, group)
     bucket = add_build_bucket(t, config)
     dlq = add_dead_letter_queue(t)
     boundary = project_stack.add_project_boundary(t, config, queue, bucket)

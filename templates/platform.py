@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from troposphere import Output, Ref, Template
+from troposphere import Output, Parameter, Ref, Template
 from troposphere.awslambda import Content, LayerVersion
 
 from templates import edge, ids, internal, pipeline
 from templates.common import (
     PARAM_ADMIN,
     PARAM_ARTIFACTS_BUCKET,
+    PARAM_BUILD_ZONES,
     PARAM_CERTIFICATE,
     PARAM_DOMAIN,
     PARAM_GITHUB_SECRET,
@@ -22,6 +23,7 @@ US_EAST_1_CERTIFICATE_PATTERN = r"^arn:aws[a-z-]*:acm:us-east-1:\d{12}:certifica
 SECRET_ARN_PATTERN = r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$"
 GITHUB_USER_PATTERN = r"^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}$"
 BUCKET_PATTERN = r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"
+ZONE_NAME_PATTERN = r"^[a-z]{2}(-[a-z]+)+-\d+[a-z]$"  # e.g. us-east-1a, ap-northeast-1c
 
 
 def add_parameters(t: Template) -> None:
@@ -67,6 +69,17 @@ def add_parameters(t: Template) -> None:
         "Bucket holding the packaged artifacts (created by setup)",
         BUCKET_PATTERN,
         "an S3 bucket name",
+    )
+    # A list parameter's AllowedPattern applies to each element.
+    t.add_parameter(
+        Parameter(
+            PARAM_BUILD_ZONES,
+            Type="CommaDelimitedList",
+            Description="Two or three availability zones (names) for the build subnets, all offering "
+            "Fargate (chosen by setup)",
+            AllowedPattern=ZONE_NAME_PATTERN,
+            ConstraintDescription="availability zone names such as eu-central-1a,eu-central-1b",
+        )
     )
 
 

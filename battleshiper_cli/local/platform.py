@@ -189,6 +189,7 @@ class LocalPlatform:
             "GitHubSecretArn": github_secret,
             "CertificateArn": f"arn:aws:acm:us-east-1:{ACCOUNT}:certificate/local",
             "WildcardCertificateArn": f"arn:aws:acm:us-east-1:{ACCOUNT}:certificate/local-wildcard",
+            "BuildSubnetZones": f"{REGION}a,{REGION}b",  # builds run in the local runner, not in subnets
         }
         self.resolver = local_aws.provision(self.aws, self.template, parameters, self.names.stack)
         self.recorder = Recorder()

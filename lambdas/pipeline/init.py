@@ -15,13 +15,13 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from lambdas.shared import events, names, tickets
+from lambdas.shared import events, names, project_stack, tickets
 from lambdas.shared.aws import Clients
 from lambdas.shared.builds import Deps, set_status
 from lambdas.shared.entry import Handler, lambda_handler
 from lambdas.shared.log import log
 from lambdas.shared.models import Project, ProjectStatus
-from lambdas.shared.names import Env, ProjectStackParams
+from lambdas.shared.names import Env
 from lambdas.shared.projectlog import ProjectLog
 
 GOOD = ("CREATE_COMPLETE", "UPDATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE")
@@ -65,21 +65,6 @@ def init_event(deps: Deps, event: dict[str, Any], key: bytes | None = None) -> P
     return initialize(deps, project)
 
 
-def stack_parameters(deps: Deps, project: str) -> list[dict[str, str]]:
-    env, p = deps.env, ProjectStackParams
-    values = {
-        p.PROJECT_NAME: project,
-        p.EVENT_BUS_NAME: env[Env.EVENT_BUS],
-        p.BUILD_QUEUE_ARN: env[Env.BUILD_QUEUE_ARN],
-        p.BUILD_BUCKET: env[Env.BUILD_BUCKET],
-        p.BOUNDARY_ARN: env[Env.PROJECT_BOUNDARY_ARN],
-        p.DEAD_LETTER_QUEUE_ARN: env[Env.PIPELINE_DLQ_ARN],
-        p.SERVER_CODE_BUCKET: env[Env.ARTIFACTS_BUCKET],
-        p.SERVER_CODE_KEY: env[Env.PROJECT_SERVER_KEY],
-    }
-    return [{"ParameterKey": k, "ParameterValue": v} for k, v in values.items()]
-
-
 def template_url(deps: Deps) -> str:
     region = deps.cloudformation.meta.region_name
     return f"https://{deps.env[Env.ARTIFACTS_BUCKET]}.s3.{region}.amazonaws.com/{deps.env[Env.PROJECT_TEMPLATE_KEY]}"
@@ -119,7 +104,7 @@ def ensure_stack(deps: Deps, project: str, project_log: ProjectLog) -> str:
         cfn.create_stack(
             StackName=stack,
             TemplateURL=template_url(deps),
-            Parameters=stack_parameters(deps, project),
+            Parameters=project_stack.create_parameters(project, deps.env),
             RoleARN=deps.env[Env.PROJECT_STACK_ROLE_ARN],
             Capabilities=["CAPABILITY_IAM"],
             Tags=[

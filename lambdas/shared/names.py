@@ -153,7 +153,7 @@ def deployment_alias(deployment_id: str) -> str:
 
 
 class ProjectStackParams:
-    """Parameters of the per-project stack template, set by the init and deploy functions."""
+    """Parameters of the per-project stack template (`lambdas.shared.project_stack` says who sets each)."""
 
     PROJECT_NAME = "ProjectName"
     BUILD_IMAGE = "BuildImage"
@@ -360,6 +360,7 @@ class Env:
     PROJECT_TEMPLATE_HASH = "PROJECT_TEMPLATE_HASH"
     PROJECT_SERVER_KEY = "PROJECT_SERVER_KEY"  # placeholder server code a new project stack starts with
     PIPELINE_DLQ_ARN = "PIPELINE_DLQ_ARN"
+    BUILD_IMAGE = "BUILD_IMAGE"  # the build job's container image, a project stack parameter
     # GitHub endpoints (default github.com / api.github.com); tests and the local platform point
     # them at a stand-in.
     GITHUB_URL = "GITHUB_URL"

@@ -5,6 +5,8 @@ back, so change-set previews, live events, failures and rollbacks are scripted h
 keeps stacks (status, template, parameters, tags, outputs, role, events) and records every call.
 Templates given by URL are read from (moto) S3 at that URL.
 
+Parameters are resolved and checked as CloudFormation does (tests/support/parameters.py).
+
 Knobs a test sets:
   outputs            values for template outputs that are not literal strings (Ref/GetAtt)
   fail_resources     logical id -> reason: the next create/update fails there and rolls back
@@ -31,6 +33,8 @@ from urllib.parse import urlparse
 
 import boto3
 from botocore.exceptions import ClientError
+
+from tests.support.parameters import checked
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
@@ -163,7 +167,7 @@ class FakeCloudFormation:
         elif stack is None or stack.status == "REVIEW_IN_PROGRESS":
             raise client_error("CreateChangeSet", "ValidationError", f"Stack [{name}] does not exist")
         template = self._template(kw)
-        parameters = self._parameters(stack, kw.get("Parameters", []))
+        parameters = checked(template, stack.parameters, kw.get("Parameters", []), "CreateChangeSet")
         tags = {t["Key"]: t["Value"] for t in kw.get("Tags", [])} or stack.tags
         changes = self._changes(stack, template, parameters)
         arn = f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:changeSet/{kw['ChangeSetName']}/{uuid.uuid4()}"
@@ -205,7 +209,7 @@ class FakeCloudFormation:
         self.calls.append(("UpdateStack", kw))
         stack = self._find(kw["StackName"], "UpdateStack")
         template = self._template(kw)
-        parameters = self._parameters(stack, kw.get("Parameters", []))
+        parameters = checked(template, stack.parameters, kw.get("Parameters", []), "UpdateStack")
         tags = {t["Key"]: t["Value"] for t in kw.get("Tags", [])} or stack.tags
         changes = self._changes(stack, template, parameters)
         if not changes and tags == stack.tags:
@@ -314,13 +318,6 @@ class FakeCloudFormation:
         body = kw.get("TemplateBody") or self.template_loader(kw["TemplateURL"])
         template: dict[str, Any] = json.loads(body)
         return template
-
-    def _parameters(self, stack: FakeStack, given: list[dict[str, Any]]) -> dict[str, str]:
-        resolved = {}
-        for p in given:
-            key = p["ParameterKey"]
-            resolved[key] = stack.parameters[key] if p.get("UsePreviousValue") else p["ParameterValue"]
-        return resolved
 
     def _changes(self, stack: FakeStack, template: dict[str, Any],
                  parameters: dict[str, str]) -> list[dict[str, Any]]:
@@ -557,6 +554,7 @@ def aws_world(monkeypatch: Any, tmp_path: Any) -> Iterator[World]:
     from moto.s3.models import FakeBucket
 
     from battleshiper_cli import context, deploy
+    from tests.cli.fake_lambda import FakeLambda
 
     for name in ("AWS_PROFILE", "AWS_REGION"):
         monkeypatch.delenv(name, raising=False)
@@ -571,6 +569,7 @@ def aws_world(monkeypatch: Any, tmp_path: Any) -> Iterator[World]:
         world.s3.create_bucket(Bucket=DASHBOARD_BUCKET,
                                CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
         monkeypatch.setitem(context.CLIENT_OVERRIDES, "cloudformation", world.cfn)
+        monkeypatch.setitem(context.CLIENT_OVERRIDES, "lambda", FakeLambda(world.cfn))
         monkeypatch.setattr(deploy, "POLL_SECONDS", 0)
         monkeypatch.setattr(deploy, "package_all", lambda stack_name, build_dir, log=None: world.artifacts)
         yield world

@@ -9,11 +9,13 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.stub import Stubber
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from typer.testing import CliRunner
 
-from battleshiper_cli.preflight import covers, parse_github_secret, stack_check
+from battleshiper_cli import zones
+from battleshiper_cli.preflight import build_zones_check, covers, parse_github_secret, stack_check
 from tests.cli.fakes import DOMAIN, World, _key_pem, aws_world, github_secret, issued_certificate, setup_args
 
 runner = CliRunner()
@@ -98,6 +100,60 @@ def test_taken_route_store_name_fails_setup(world: World) -> None:
     assert result.exit_code == 2
     assert "route store name free" in result.output
     assert_nothing_created(world)
+
+
+def created_parameters(world: World) -> dict[str, str]:
+    (create,) = [kw for op, kw in world.cfn.calls if op == "CreateChangeSet"]
+    return {p["ParameterKey"]: p["ParameterValue"] for p in create["Parameters"]}
+
+
+def test_a_region_with_two_fargate_zones_builds_in_those_two(world: World) -> None:
+    result = invoke(setup_args(region="us-west-1"))  # moto gives this account two zones there, as AWS does
+    assert result.exit_code == 0, result.output
+    assert "build zones" in result.output and "us-west-1a (usw1-az3), us-west-1b (usw1-az1)" in result.output
+    assert created_parameters(world)["BuildSubnetZones"] == "us-west-1a,us-west-1b"
+
+
+def test_at_most_three_zones_are_used(world: World) -> None:
+    result = invoke(setup_args(region="us-east-1"))  # six zones, one of them use1-az3 (us-east-1e)
+    assert result.exit_code == 0, result.output
+    assert created_parameters(world)["BuildSubnetZones"] == "us-east-1a,us-east-1b,us-east-1c"
+
+
+def test_a_region_with_one_fargate_zone_is_refused(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(zones, "ZONES_WITHOUT_FARGATE", zones.ZONES_WITHOUT_FARGATE | {"usw1-az1"})
+    result = invoke(setup_args(region="us-west-1"))
+    assert result.exit_code == 2
+    summary = result.output.split("preflight failed:", 1)[1]
+    assert "build zones" in summary
+    assert "us-west-1 offers Fargate in 1 availability zone(s) of this account (us-west-1a (usw1-az3))" \
+        in " ".join(result.output.split())
+    assert "choose another --region" in result.output
+    assert_nothing_created(world)
+
+
+def test_zones_without_fargate_opt_in_or_unavailable_are_left_out() -> None:
+    ec2 = boto3.client("ec2", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
+    listed = [("us-east-1a", "use1-az3", "available", "opt-in-not-required"),
+              ("us-east-1b", "use1-az1", "available", "opt-in-not-required"),
+              ("us-east-1c", "use1-az2", "impaired", "opt-in-not-required"),
+              ("us-east-1d", "use1-az4", "available", "opted-in"),
+              ("us-east-1f", "use1-az5", "available", "opt-in-not-required")]
+    response = {"AvailabilityZones": [
+        {"ZoneName": name, "ZoneId": zone_id, "State": state, "OptInStatus": opt_in,
+         "ZoneType": "availability-zone", "RegionName": "us-east-1"}
+        for name, zone_id, state, opt_in in listed]}
+    with Stubber(ec2) as stub:
+        stub.add_response("describe_availability_zones", response, {"Filters": zones.STANDARD_ZONES})
+        check, chosen = build_zones_check(ec2, "us-east-1", None)
+    assert check.ok and chosen == ("us-east-1b", "us-east-1f")
+
+
+def test_an_installed_platform_keeps_its_zones() -> None:
+    kept = {"ParameterKey": "BuildSubnetZones", "ParameterValue": "eu-west-1a,eu-west-1c"}
+    current = {"Parameters": [kept]}
+    check, chosen = build_zones_check(None, "eu-west-1", current)  # no AWS call
+    assert check.ok and chosen == ("eu-west-1a", "eu-west-1c")
 
 
 def test_missing_credentials_fail_the_credentials_check(

@@ -13,6 +13,7 @@ from battleshiper_cli.stacks import StackOps
 from tests.cli.fakes import FakeCloudFormation
 
 TEMPLATE: dict[str, Any] = {
+    "Parameters": {"Name": {"Type": "String"}},
     "Resources": {
         "Table": {"Type": "AWS::DynamoDB::Table", "Properties": {"TableName": {"Ref": "Name"}}},
         "Bucket": {"Type": "AWS::S3::Bucket"},

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,6 +11,13 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from battleshiper_cli import deploy, synthesis, zones
+from battleshiper_cli.packaging import PackagedArtifact
+from lambdas.shared import project_stack
+from lambdas.shared.names import ProjectStackParams
+from templates.config import PlatformConfig
+from templates.project import build_project_template
+from tests.cli.fake_lambda import FakeLambda
 from tests.cli.fakes import PROJECT_TEMPLATE, World, aws_world, setup_args
 
 runner = CliRunner()
@@ -170,3 +178,91 @@ def test_failed_project_roll_forward_exits_3(world: World) -> None:
     result = invoke("--yes", "update")
     assert result.exit_code == 3, result.output
     assert "battleshiper-project-old" in result.output and "no longer supported" in result.output
+
+
+# --- a release that changes what the platform controls ------------------------------------------
+
+NEW_IMAGE = "public.ecr.aws/docker/library/node:24-bookworm"
+
+
+def release(world: World, monkeypatch: pytest.MonkeyPatch, build_image: str) -> PlatformConfig:
+    """Package a release whose platform config has `build_image`: the platform template the CLI
+    renders and the project template artifact both follow it."""
+    original = synthesis.platform_config
+
+    def config_of(stack_name: str, artifacts: Any) -> PlatformConfig:
+        return original(stack_name, artifacts).model_copy(update={"build_image": build_image})
+
+    monkeypatch.setattr(deploy, "platform_config", config_of)
+    config = config_of("battleshiper", world.artifacts)
+    body = json.dumps(build_project_template(config).to_dict(), sort_keys=True).encode()
+    sha = hashlib.sha256(body).hexdigest()
+    path = world.directory / f"project-template-{sha[:8]}.json"
+    path.write_bytes(body)
+    world.artifacts["project-template"] = PackagedArtifact("project-template", path, sha,
+                                                           f"project-template/{sha}.json")
+    return config
+
+
+def test_a_new_build_image_reaches_the_project_stacks_it_rolls_forward(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A project created under release 1, with the values the init function passes.
+    first = json.loads(build_project_template(synthesis.platform_config("battleshiper", world.artifacts))
+                       .to_json())
+    env = FakeLambda(world.cfn).get_function_configuration(FunctionName="battleshiper-pipeline-init")
+    created = project_stack.create_parameters("old", env["Environment"]["Variables"])
+    world.cfn.add_stack("battleshiper-project-old", template=first, role_arn=ROLE,
+                        parameters={p["ParameterKey"]: p["ParameterValue"] for p in created},
+                        tags={"battleshiper:project": "old", "battleshiper:template-hash": "1" * 64})
+    old_key = world.cfn.stack("battleshiper-project-old").parameters[  # type: ignore[union-attr]
+        ProjectStackParams.SERVER_CODE_KEY]
+
+    release(world, monkeypatch, NEW_IMAGE)  # its project template allows only the new image
+    result = invoke("--yes", "--output", "json", "update")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["projects"] == [
+        {"stack": "battleshiper-project-old", "status": "UPDATE_COMPLETE"}]
+    (update,) = calls(world, "UpdateStack")
+    passed = {p["ParameterKey"]: p for p in update["Parameters"]}
+    assert passed[ProjectStackParams.BUILD_IMAGE] == {"ParameterKey": ProjectStackParams.BUILD_IMAGE,
+                                                      "ParameterValue": NEW_IMAGE}
+    assert passed[ProjectStackParams.PROJECT_NAME].get("UsePreviousValue") is True
+    stack = world.cfn.stack("battleshiper-project-old")
+    assert stack is not None and stack.parameters[ProjectStackParams.BUILD_IMAGE] == NEW_IMAGE
+    assert stack.parameters[ProjectStackParams.SERVER_CODE_KEY] == old_key  # the deployed code stays
+
+
+def test_update_keeps_the_installed_build_zones(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    installed = world.cfn.stack("battleshiper").parameters["BuildSubnetZones"]  # type: ignore[union-attr]
+    assert installed == "eu-west-1a,eu-west-1b,eu-west-1c"
+    # Zones chosen afresh would now differ; moving the subnets would replace them.
+    monkeypatch.setattr(zones, "ZONES_WITHOUT_FARGATE", zones.ZONES_WITHOUT_FARGATE | {"euw1-az3"})
+    world.package(version="2")
+    result = invoke("--yes", "update")
+    assert result.exit_code == 0, result.output
+    (change_set,) = calls(world, "CreateChangeSet")
+    params = {p["ParameterKey"]: p.get("ParameterValue") for p in change_set["Parameters"]}
+    assert params["BuildSubnetZones"] == installed
+
+
+def test_a_platform_installed_without_build_zones_gets_them_on_update(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    del world.cfn.stack("battleshiper").parameters["BuildSubnetZones"]  # type: ignore[union-attr]
+    monkeypatch.setattr(zones, "ZONES_WITHOUT_FARGATE", zones.ZONES_WITHOUT_FARGATE | {"euw1-az3"})
+    result = invoke("--yes", "update")
+    assert result.exit_code == 0, result.output
+    (change_set,) = calls(world, "CreateChangeSet")
+    params = {p["ParameterKey"]: p.get("ParameterValue") for p in change_set["Parameters"]}
+    assert params["BuildSubnetZones"] == "eu-west-1b,eu-west-1c"
+
+
+def test_a_refused_project_stack_does_not_stop_the_others(world: World) -> None:
+    add_project(world, "good", "0" * 64)
+    world.cfn.add_stack("battleshiper-project-bare", template=PROJECT_TEMPLATE, role_arn=ROLE,  # no name
+                        tags={"battleshiper:project": "bare", "battleshiper:template-hash": "0" * 64})
+    result = invoke("--yes", "--output", "json", "update")
+    assert result.exit_code == 3, result.output
+    assert "battleshiper-project-bare: failed: Parameters: [ProjectName] must have values" in result.output
+    assert world.cfn.stack("battleshiper-project-good").status == "UPDATE_COMPLETE"  # type: ignore[union-attr]

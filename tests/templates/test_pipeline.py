@@ -12,8 +12,10 @@ import pytest
 from battleshiper_cli.handler_permissions import schema_permissions
 from lambdas.shared import names
 from lambdas.shared.names import Env, Names
-from templates import ids, pipeline
+from templates import build_network, ids
+from templates.common import PARAM_BUILD_ZONES
 from templates.config import PlatformConfig
+from tests.support.intrinsics import Evaluator
 
 NAMES = Names()
 FUNCTIONS = {
@@ -290,14 +292,31 @@ def test_build_network_allows_no_ingress_and_little_egress(platform: dict[str, A
     assert egress == {
         ("tcp", 443, 443, "0.0.0.0/0"),
         ("tcp", 80, 80, "0.0.0.0/0"),
-        ("udp", 53, 53, pipeline.VPC_RESOLVER),
-        ("tcp", 53, 53, pipeline.VPC_RESOLVER),
+        ("udp", 53, 53, build_network.VPC_RESOLVER),
+        ("tcp", 53, 53, build_network.VPC_RESOLVER),
     }
     route = platform["Resources"]["BuildInternetRoute"]
     assert route["DependsOn"] == "BuildGatewayAttachment"
     subnets = [s for k, s in of_type(platform, "AWS::EC2::Subnet").items() if k.startswith("Build")]
     assert sorted(s["AvailabilityZone"]["Fn::Select"][0] for s in subnets) == [0, 1, 2]
     assert all(s["MapPublicIpOnLaunch"] is False for s in subnets)
+
+
+@pytest.mark.parametrize(
+    "zones", [["us-west-1a", "us-west-1c"], ["eu-central-1a", "eu-central-1b", "eu-central-1c"]]
+)
+def test_build_subnets_are_in_the_chosen_zones_and_batch_uses_exactly_those(
+    platform: dict[str, Any], zones: list[str]
+) -> None:
+    deployed = Evaluator(platform, {PARAM_BUILD_ZONES: zones})
+    subnets = deployed.resources("AWS::EC2::Subnet")
+    assert [subnets[k]["AvailabilityZone"] for k in sorted(subnets)] == zones
+    associations = deployed.resources("AWS::EC2::SubnetRouteTableAssociation").values()
+    assert sorted(a["SubnetId"] for a in associations) == sorted(subnets)
+    environments = deployed.resources("AWS::Batch::ComputeEnvironment")
+    assert len(environments) == 2
+    for environment in environments.values():
+        assert sorted(environment["ComputeResources"]["Subnets"]) == sorted(subnets)
 
 
 def test_build_assets_expire_after_a_day_and_are_private(platform: dict[str, Any]) -> None:

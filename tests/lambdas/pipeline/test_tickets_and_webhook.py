@@ -100,11 +100,14 @@ def test_init_creates_the_stack_once_and_is_idempotent(world: World) -> None:
         names.Env.PROJECT_BOUNDARY_ARN: "arn:aws:iam::123456789012:policy/b",
         names.Env.PIPELINE_DLQ_ARN: "arn:aws:sqs:us-east-1:123456789012:dlq",
         names.Env.PROJECT_SERVER_KEY: "s.zip",
+        names.Env.BUILD_IMAGE: "node:24",
     }
     project = init.init_event(deps, init_event(ticket()), key=TICKET_KEY)
     assert project and project.status == ProjectStatus.READY and project.stack_name == f"{STACK}-project-shop"
     stack = deps.cloudformation.describe_stacks(StackName=project.stack_name)["Stacks"][0]
     assert {"Key": names.Names(STACK).template_hash_tag, "Value": "abc"} in stack["Tags"]
+    parameters = {p["ParameterKey"]: p["ParameterValue"] for p in stack["Parameters"]}
+    assert parameters[names.ProjectStackParams.BUILD_IMAGE] == "node:24"  # the platform's, not the default
     # A second request (a new ticket) finds the stack in a good state: still READY, no second stack.
     again = init.init_event(deps, init_event(ticket(), "e9"), key=TICKET_KEY)
     assert again and again.status == ProjectStatus.READY
