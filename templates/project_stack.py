@@ -56,20 +56,19 @@ LOG_GROUP_ACTIONS = actions(
     "DeleteIndexPolicy", "PutResourcePolicy", "DeleteResourcePolicy", "PutBearerTokenAuthentication",
     "PutLogGroupDeletionProtection",
 )
+# The function only: its versions and the `live` alias are the pipeline's (the deploy function's role).
 FUNCTION_ACTIONS = actions(
-    "lambda", "CreateFunction", "DeleteFunction", "GetFunction", "GetFunctionConfiguration",
-    "UpdateFunctionCode", "UpdateFunctionConfiguration", "PublishVersion", "ListVersionsByFunction",
-    "CreateAlias", "UpdateAlias", "DeleteAlias", "GetAlias", "AssociateRuntimeAlias", "TagResource",
+    "lambda", "CreateFunction", "DeleteFunction", "GetFunction", "UpdateFunctionCode",
+    "UpdateFunctionConfiguration", "PublishVersion", "AssociateRuntimeAlias", "TagResource",
     "UntagResource", "PutFunctionConcurrency", "DeleteFunctionConcurrency", "GetFunctionCodeSigningConfig",
     "PutFunctionCodeSigningConfig", "DeleteFunctionCodeSigningConfig", "GetRuntimeManagementConfig",
     "PutRuntimeManagementConfig", "GetFunctionRecursionConfig", "PutFunctionRecursionConfig",
-    "GetFunctionScalingConfig", "PutFunctionScalingConfig", "GetProvisionedConcurrencyConfig",
-    "PutProvisionedConcurrencyConfig", "DeleteProvisionedConcurrencyConfig",
+    "GetFunctionScalingConfig", "PutFunctionScalingConfig",
 )
 # Reads the handlers make that no project-named resource can scope: the network a function might
 # attach to, log-group and job-definition listings, code-signing configs, layers.
 UNSCOPED_READS = [
-    "batch:DescribeJobDefinitions", "codedeploy:GetDeploymentConfig", "ec2:DescribeNetworkInterfaces",
+    "batch:DescribeJobDefinitions", "ec2:DescribeNetworkInterfaces",
     "ec2:DescribeSecurityGroups", "ec2:DescribeSubnets", "ec2:DescribeVpcs",
     "elasticfilesystem:DescribeMountTargets", "lambda:GetCodeSigningConfig", "lambda:GetLayerVersion",
     "logs:DescribeIndexPolicies", "logs:DescribeLogGroups", "logs:DescribeResourcePolicies",
@@ -105,13 +104,10 @@ def add_project_stack_role(t: Template, config: PlatformConfig, boundary: Manage
         allow(actions("events", "PutRule", "DeleteRule", "DescribeRule", "PutTargets", "RemoveTargets",
                       "ListTargetsByRule", "TagResource", "UntagResource", "ListTagsForResource"),
               [arn("events", f"rule/{n.bus}/{n.project_build_rule_prefix}*")]),
-        allow(FUNCTION_ACTIONS, [arn("lambda", f"function:{prefix}*"),
-                                 arn("lambda", f"function:{prefix}*:*")]),  # versions and aliases
-        # For features project stacks do not use (capacity providers, CodeDeploy traffic shifting of
-        # the alias, log-group audit findings to Firehose): project names only.
+        allow(FUNCTION_ACTIONS, [arn("lambda", f"function:{prefix}*")]),
+        # For features project stacks do not use (capacity providers, log-group audit findings to
+        # Firehose): project names only.
         allow(["lambda:PassCapacityProvider"], [arn("lambda", f"capacity-provider:{prefix}*")]),
-        allow(actions("codedeploy", "CreateDeployment", "GetDeployment", "GetDeploymentGroup",
-                      "StopDeployment"), [arn("codedeploy", f"deploymentgroup:{prefix}*")]),
         allow(["firehose:TagDeliveryStream"], [arn("firehose", f"deliverystream/{prefix}*")]),
         # The server function's first code: the placeholder artifact.
         allow(["s3:GetObject", "s3:GetObjectVersion"],

@@ -84,12 +84,14 @@ class Wiring:
             lookups=self.lookups,
         )
 
-    def handler(self, logical_id: str, **options: Any) -> Handler:
-        """The function as Lambda runs it (`options`: a clock for the API functions' tests)."""
+    def handler(self, logical_id: str, changes: Mapping[str, str] | None = None, **options: Any) -> Handler:
+        """The function as Lambda runs it, in a new container (`changes` to its environment, as an
+        operator's edit would make them; `options`: a clock for the API functions' tests)."""
         function = self.function(logical_id)
         module = importlib.import_module(function.handler.rsplit(".", 1)[0])
         create: Callable[..., Handler] = module.create
-        return create(function.environment, self.clients(self.principal(logical_id)), **options)
+        environment = {**function.environment, **(changes or {})}
+        return create(environment, self.clients(self.principal(logical_id)), **options)
 
 
 class LocalLambda:

@@ -19,6 +19,9 @@ def encrypt(kms: Any, key_arn: str, token: str, user_id: str) -> str:
     return base64.b64encode(blob["CiphertextBlob"]).decode()
 
 
-def decrypt(kms: Any, ciphertext: str, user_id: str) -> str:
-    blob = kms.decrypt(CiphertextBlob=base64.b64decode(ciphertext), EncryptionContext=_context(user_id))
+def decrypt(kms: Any, key_arn: str, ciphertext: str, user_id: str) -> str:
+    # Naming the key: a ciphertext of any other key is refused rather than decrypted.
+    blob = kms.decrypt(
+        KeyId=key_arn, CiphertextBlob=base64.b64decode(ciphertext), EncryptionContext=_context(user_id)
+    )
     return bytes(blob["Plaintext"]).decode()

@@ -26,7 +26,7 @@ def test_handler_permissions_come_from_the_provider_schemas() -> None:
 def test_every_resource_type_of_a_template_is_covered(project: dict[str, Any]) -> None:
     per_type = hp.template_permissions(project)
     assert set(per_type) == {r["Type"] for r in project["Resources"].values()}
-    assert "AWS::Lambda::Alias" in per_type and "lambda:UpdateAlias" in per_type["AWS::Lambda::Alias"]
+    assert "lambda:GetRuntimeManagementConfig" in per_type["AWS::Lambda::Function"]
 
 
 def test_the_shipped_snapshot_equals_the_schemas() -> None:

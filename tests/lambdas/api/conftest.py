@@ -1,39 +1,43 @@
-"""The API functions against moto (DynamoDB, Secrets Manager, KMS, Logs, EventBridge → SQS) and the
-real local GitHub stand-in. AWS is set up once per module, the stand-in once per session; every test
-starts with empty tables, a fresh route store and a reset stand-in."""
+"""The API functions as Lambda runs them: the platform template provisioned into moto, each function
+with the environment and role the template gives it (IAM enforced, `tests.support.platform`), the real
+GitHub stand-in, and EventBridge → SQS to see what reaches the pipeline bus. AWS is set up once per
+module, the stand-in once per session; every test starts with empty tables, a fresh route store and a
+reset stand-in."""
 
 from __future__ import annotations
 
 import json
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from types import ModuleType
+from dataclasses import dataclass, field
 from typing import Any
 
-import boto3
 import pytest
 from moto import mock_aws
 
 from battleshiper_cli.local.github import GitHubStandIn, Repo
 from battleshiper_cli.local.routes import MemoryRouteStore
-from lambdas.api import admin, auth, context, resource, user
-from lambdas.shared import names, secrets, sessions
+from lambdas.shared import names, sessions
+from lambdas.shared.aws import Clients
+from lambdas.shared.entry import Handler
 from lambdas.shared.models import Limits, Role, Subscription, User
 from lambdas.shared.names import Env
 from lambdas.shared.store import Store
 from tests.support.events import DOMAIN, http_event
-from tests.support.tables import create_tables
+from tests.support.platform import TestPlatform, provision
 
 STACK = "battleshiper"
-ORIGIN_SECRET = "origin-secret-value"
-MODULES: dict[str, ModuleType] = {"auth": auth, "user": user, "resource": resource, "admin": admin}
+ROUTES = ("auth", "user", "resource", "admin")
 
 
 @dataclass
 class Aws:
-    env: dict[str, str]
+    platform: TestPlatform
     queue_url: str
+
+    @property
+    def env(self) -> dict[str, str]:
+        return self.platform.env("lambdas.api.resource.handler")
 
 
 @pytest.fixture(scope="session")
@@ -47,56 +51,26 @@ def github() -> Iterator[GitHubStandIn]:
 @pytest.fixture(scope="module")
 def aws(github: GitHubStandIn) -> Iterator[Aws]:
     with pytest.MonkeyPatch.context() as mp:
-        for k, v in {
-            "AWS_DEFAULT_REGION": "eu-central-1",
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_SESSION_TOKEN": "testing",
-        }.items():
+        for k, v in {"AWS_DEFAULT_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "testing",
+                     "AWS_SECRET_ACCESS_KEY": "testing"}.items():
             mp.setenv(k, v)
         with mock_aws():
-            secrets.secret_string.cache_clear()
-            env = create_tables(boto3.client("dynamodb"), STACK)
-            sm = boto3.client("secretsmanager")
-
-            def secret(name: str, value: Any) -> str:
-                return str(
-                    sm.create_secret(
-                        Name=name, SecretString=json.dumps(value) if not isinstance(value, str) else value
-                    )["ARN"]
-                )
-
-            n = names.Names(STACK)
-            env[Env.SESSION_KEY_SECRET_ARN] = secret(n.session_key_secret, {"secret": "session-key" * 4})
-            env[Env.TICKET_KEY_SECRET_ARN] = secret(n.ticket_key_secret, {"secret": "ticket-key" * 4})
-            env[Env.ORIGIN_SECRET_ARN] = secret(n.origin_secret, ORIGIN_SECRET)
-            env[Env.GITHUB_SECRET_ARN] = secret("github-app", github.secret())
-            env[Env.TOKEN_KEY_ARN] = boto3.client("kms").create_key()["KeyMetadata"]["Arn"]
-            events = boto3.client("events")
-            bus = events.create_event_bus(Name=n.bus)["EventBusArn"]
-            sqs = boto3.client("sqs")
+            platform = provision(
+                github_secret=github.secret(),
+                extra_env={"": {Env.GITHUB_URL: github.url, Env.GITHUB_API_URL: github.url}},
+            )
+            # What reaches the pipeline bus, seen through a queue.
+            bus = platform.env("lambdas.api.resource.handler")[Env.EVENT_BUS]
+            events, sqs = platform.admin.client("events"), platform.admin.client("sqs")
             queue = sqs.create_queue(QueueName="pipeline-events")["QueueUrl"]
             queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"][
                 "QueueArn"
             ]
             events.put_rule(
-                Name="all", EventBusName=n.bus, EventPattern=json.dumps({"source": [names.EVENT_SOURCE]})
+                Name="all", EventBusName=bus, EventPattern=json.dumps({"source": [names.EVENT_SOURCE]})
             )
-            events.put_targets(Rule="all", EventBusName=n.bus, Targets=[{"Id": "q", "Arn": queue_arn}])
-            env |= {
-                Env.STACK: STACK,
-                Env.DOMAIN: DOMAIN,
-                Env.EVENT_BUS: bus.split("/")[-1],
-                Env.ADMIN_GITHUB_USER: "TheAdmin",
-                Env.GITHUB_URL: github.url,
-                Env.GITHUB_API_URL: github.url,
-                Env.BUILD_BUCKET: "build-bucket",
-            }
-            boto3.client("s3").create_bucket(
-                Bucket="build-bucket", CreateBucketConfiguration={"LocationConstraint": "eu-central-1"}
-            )
-            yield Aws(env, queue)
-            secrets.secret_string.cache_clear()
+            events.put_targets(Rule="all", EventBusName=bus, Targets=[{"Id": "q", "Arn": queue_arn}])
+            yield Aws(platform, queue)
 
 
 def _empty(table: Any) -> None:
@@ -107,22 +81,44 @@ def _empty(table: Any) -> None:
 
 @dataclass
 class Api:
-    """One test's platform: the functions' dependencies, the stand-in and helpers to call them."""
+    """One test's platform: the functions as Lambda runs them, the stand-in and helpers to call them."""
 
-    deps: context.ApiDeps
-    github: GitHubStandIn
     aws: Aws
+    github: GitHubStandIn
     clock: list[float]
+    handlers: dict[str, Handler] = field(default_factory=dict)
+
+    @property
+    def platform(self) -> TestPlatform:
+        return self.aws.platform
 
     @property
     def store(self) -> Store:
-        return self.deps.store
+        return self.platform.store()
 
     @property
     def routes(self) -> MemoryRouteStore:
-        store = self.deps.route_store
-        assert isinstance(store, MemoryRouteStore)
-        return store
+        return self.platform.routes
+
+    @property
+    def env(self) -> dict[str, str]:
+        return self.platform.env("lambdas.api.resource.handler")
+
+    def restart(self, route: str, **changes: str) -> None:
+        """The route's function in a new container whose environment has `changes`."""
+        self.handlers[route] = self.platform.handler(
+            f"lambdas.api.{route}.handler", changes, now=lambda: self.clock[0]
+        )
+
+    @property
+    def admin(self) -> Clients:
+        return self.platform.admin
+
+    def session_key(self) -> bytes:
+        return json.loads(self.platform.secret(Env.SESSION_KEY_SECRET_ARN))["secret"].encode()
+
+    def origin_secret(self) -> str:
+        return self.platform.secret(Env.ORIGIN_SECRET_ARN)
 
     def call(
         self,
@@ -130,25 +126,25 @@ class Api:
         path: str,
         *,
         session: str | None = None,
-        origin_secret: str = ORIGIN_SECRET,
+        origin_secret: str | None = None,
         **kw: Any,
     ) -> dict[str, Any]:
         cookies = dict(kw.pop("cookies", None) or {})
         if session:
             cookies[names.SESSION_COOKIE] = session
-        headers = {names.ORIGIN_SECRET_HEADER: origin_secret, **(kw.pop("headers", None) or {})}
+        secret = self.origin_secret() if origin_secret is None else origin_secret
+        headers = {names.ORIGIN_SECRET_HEADER: secret, **(kw.pop("headers", None) or {})}
         event = http_event(method, path, cookies=cookies, headers=headers, **kw)
-        module = MODULES[path.split("/")[2]]
-        response: dict[str, Any] = module.handler(event, None)
+        response: dict[str, Any] = self.handlers[path.split("/")[2]](event, None)
         return response
 
     def session_for(self, user: User) -> str:
         return sessions.issue_session(
-            self.deps.session_key(),
+            self.session_key(),
             domain=DOMAIN,
             user_id=user.id,
             version=user.session_version,
-            now=self.deps.now,
+            now=lambda: self.clock[0],
         )
 
     def add_user(
@@ -175,7 +171,7 @@ class Api:
         return subscription
 
     def pipeline_events(self) -> list[dict[str, Any]]:
-        sqs = boto3.client("sqs")
+        sqs = self.admin.client("sqs")
         found = []
         while True:
             messages = sqs.receive_message(QueueUrl=self.aws.queue_url, MaxNumberOfMessages=10).get(
@@ -190,34 +186,19 @@ class Api:
 
 @pytest.fixture
 def api(aws: Aws, github: GitHubStandIn) -> Iterator[Api]:
-    dynamodb = boto3.resource("dynamodb")
-    for table in names.TABLES:
-        _empty(
-            dynamodb.Table(
-                aws.env[
-                    {
-                        "users": Env.USERS_TABLE,
-                        "projects": Env.PROJECTS_TABLE,
-                        "subscriptions": Env.SUBSCRIPTIONS_TABLE,
-                        "deployments": Env.DEPLOYMENTS_TABLE,
-                        "nonces": Env.NONCES_TABLE,
-                    }[table]
-                ]
-            )
-        )
+    store = aws.platform.store()
+    for repo in (store.users, store.projects, store.subscriptions, store.deployments):
+        _empty(repo.table)
+    _empty(store.nonces)
+    aws.platform.routes.data.clear()
     github.reset()
     clock = [time.time()]
-    deps = context.ApiDeps(
-        env=dict(aws.env),
-        store=Store(dynamodb, aws.env),
-        route_store=MemoryRouteStore(),
-        now=lambda: clock[0],
-    )
-    context.use(deps)
-    api = Api(deps, github, aws, clock)
+    api = Api(aws, github, clock)
+    # Fresh functions (a cold start) per test, each with its environment and role from the template.
+    api.handlers = {route: aws.platform.handler(f"lambdas.api.{route}.handler", now=lambda: clock[0])
+                    for route in ROUTES}
     api.pipeline_events()  # drain
     yield api
-    context.use(None)
 
 
 def body(response: dict[str, Any]) -> Any:

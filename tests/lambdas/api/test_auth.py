@@ -70,7 +70,8 @@ def test_first_sign_in_registers_the_user_and_sets_a_session(api: Api) -> None:
     assert user is not None and user.login == "alice" and user.roles == [Role.USER]
     # The GitHub refresh token is stored encrypted, never in clear.
     assert user.github_refresh_token and not user.github_refresh_token.startswith("ghr_")
-    plain = tokens.decrypt(api.deps.client("kms"), user.github_refresh_token, user.id)
+    key = api.platform.env("lambdas.api.auth.handler")["TOKEN_KEY_ARN"]
+    plain = tokens.decrypt(api.admin.client("kms"), key, user.github_refresh_token, user.id)
     assert plain in api.github.refresh_tokens
     info = api.call("GET", "/api/user/fetchinfo", session=cookies[names.SESSION_COOKIE])
     assert info["statusCode"] == 200 and body(info)["login"] == "alice"
@@ -213,7 +214,7 @@ def test_a_forged_or_foreign_session_is_refused(api: Api) -> None:
     user, _ = api.add_user()
     forged = sessions.issue_session(b"not-the-key", domain=DOMAIN, user_id=user.id, version=1)
     other_site = sessions.issue_session(
-        api.deps.session_key(), domain="other.example", user_id=user.id, version=1
+        api.session_key(), domain="other.example", user_id=user.id, version=1
     )
     for token in (forged, other_site, "not-a-jwt"):
         assert api.call("GET", "/api/user/fetchinfo", session=token)["statusCode"] == 401
