@@ -155,7 +155,8 @@ def _renew_through_github(deps: ApiDeps, user: User) -> User:
         raise ApiError(401, "unauthenticated", "Your session has ended; please sign in again.")
     kms = deps.client("kms")
     try:
-        grant = deps.github.refresh(tokens.decrypt(kms, deps.env[Env.TOKEN_KEY_ARN], user.github_refresh_token, user.id))
+        refresh = tokens.decrypt(kms, deps.env[Env.TOKEN_KEY_ARN], user.github_refresh_token, user.id)
+        grant = deps.github.refresh(refresh)
         gh = deps.github.user(grant.access_token)
     except GitHubError as err:
         if err.status in (400, 401, 403):

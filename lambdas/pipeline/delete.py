@@ -42,13 +42,13 @@ def receive(deps: Deps, event: dict[str, Any], context: Any) -> None:
         delete_event(deps, event)
 
 
-def delete_event(deps: Deps, event: dict[str, Any], key: bytes | None = None) -> bool:
+def delete_event(deps: Deps, event: dict[str, Any]) -> bool:
     """True when the project is gone (now or before)."""
     try:
         ticket = events.verify_event(
             event,
             deps.store,
-            key or deps.secrets.signing_key(deps.env[Env.TICKET_KEY_SECRET_ARN]),
+            deps.secrets.signing_key(deps.env[Env.TICKET_KEY_SECRET_ARN]),
             deps.names.stack,
             names.DELETE_DETAIL_TYPE,
         )

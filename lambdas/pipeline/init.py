@@ -46,12 +46,12 @@ def receive(deps: Deps, event: dict[str, Any], context: Any) -> None:
         init_event(deps, event)
 
 
-def init_event(deps: Deps, event: dict[str, Any], key: bytes | None = None) -> Project | None:
+def init_event(deps: Deps, event: dict[str, Any]) -> Project | None:
     try:
         ticket = events.verify_event(
             event,
             deps.store,
-            key or deps.secrets.signing_key(deps.env[Env.TICKET_KEY_SECRET_ARN]),
+            deps.secrets.signing_key(deps.env[Env.TICKET_KEY_SECRET_ARN]),
             deps.names.stack,
             names.INIT_DETAIL_TYPE,
         )

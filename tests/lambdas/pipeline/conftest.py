@@ -1,42 +1,74 @@
-"""The pipeline against moto: tables, buckets, the bus (build events go to an SQS queue), a project's
-server function as its stack leaves it (no version, no `live` alias: the pipeline owns those), an
-in-memory route store."""
+"""The pipeline as Lambda runs it: the platform template provisioned into moto, each function's
+dependencies built by its own `create` path from the template's environment and role (IAM enforced),
+GitHub through the stand-in, the pipeline bus seen through an SQS queue, the route store's data in
+memory. `world.deps` is the test's own unrestricted view, for setting up and looking."""
 
 from __future__ import annotations
 
 import io
 import json
-import os
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import boto3
 import pytest
 from moto import mock_aws
 
+from battleshiper_cli.local.github import GitHubStandIn, Repo
 from battleshiper_cli.local.routes import MemoryRouteStore
+from lambdas.api.context import ApiDeps
 from lambdas.shared import names
 from lambdas.shared.builds import Deps
 from lambdas.shared.models import Project, ProjectStatus, Repository, Subscription, User
 from lambdas.shared.names import Env
-from lambdas.shared.store import Store
-from tests.lambdas.pipeline.support import QUEUE_ARN, STACK
-from tests.support.tables import create_tables
+from tests.lambdas.pipeline.support import STACK
+from tests.support.platform import TestPlatform, provision
 
 REGION = "us-east-1"
 TICKET_KEY = b"t" * 64
-TOKEN = "ghs_secret_installation_token"
+NO_SLEEP = {"sleep": lambda _s: None}
 
 
 @dataclass
 class World:
-    deps: Deps
-    routes: MemoryRouteStore
+    platform: TestPlatform
+    deps: Deps  # unrestricted: set-up and assertions
+    github: GitHubStandIn
     sqs: Any
     queue_url: str
-    iam_role: str
+
+    @property
+    def routes(self) -> MemoryRouteStore:
+        return self.platform.routes
+
+    def function(self, group: str, **overrides: Any) -> Deps:
+        """`Deps` as the function builds them: "init", "deploy", "delete" (pipeline) or "webhook"."""
+        module = "api" if group == "webhook" else "pipeline"
+        return self.platform.deps(f"lambdas.{module}.{group}.handler", **{**NO_SLEEP, **overrides})
+
+    @property
+    def webhook(self) -> Deps:
+        return self.function("webhook")
+
+    @property
+    def deploy(self) -> Deps:
+        return self.function("deploy")
+
+    @property
+    def delete(self) -> Deps:
+        return self.function("delete")
+
+    @property
+    def init(self) -> Deps:
+        return self.function("init")
+
+    @property
+    def api(self) -> Deps:
+        """What the resource API function triggers builds and rollbacks with."""
+        function = self.platform.wiring.by_handler("lambdas.api.resource.handler")
+        clients = self.platform.wiring.clients(self.platform.wiring.principal(function.logical_id))
+        return ApiDeps(env=function.environment, clients=clients).pipeline()
 
     def add_project(
         self,
@@ -69,15 +101,18 @@ class World:
         return [e["message"] for e in self.deps.logs.filter_log_events(logGroupName=group)["events"]]
 
     def add_function(self, project: str) -> None:
-        client = self.deps.lambda_
+        """The project's server function as its stack creates it: placeholder code, no version, no
+        alias (the pipeline creates `live` when it first goes live)."""
         buffer = io.BytesIO()
         with zipfile.ZipFile(buffer, "w") as archive:
             archive.writestr("index.mjs", "export const handler = async () => ({statusCode: 503});")
-        function = names.Names(STACK).project_function(project)
-        client.create_function(
-            FunctionName=function,
+        role = self.platform.admin.client("iam").create_role(
+            RoleName=f"{STACK}-project-{project}-server", AssumeRolePolicyDocument="{}"
+        )["Role"]["Arn"]
+        self.deps.lambda_.create_function(
+            FunctionName=names.Names(STACK).project_function(project),
             Runtime="nodejs22.x",
-            Role=self.iam_role,
+            Role=role,
             Handler="index.handler",
             Code={"ZipFile": buffer.getvalue()},
         )
@@ -92,61 +127,51 @@ class World:
             self.deps.lambda_.get_alias(FunctionName=function, Name=names.LIVE_ALIAS)["FunctionVersion"]
         )
 
+    def issued_token(self, repository_id: int = 7) -> str:
+        """The last installation token the stand-in issued for exactly that repository."""
+        issued = self.github.installation_tokens.items()
+        tokens = [t for t, i in issued if i.repository_ids == [repository_id]]
+        assert tokens, "no repository-scoped token was issued"
+        return tokens[-1]
+
+
+@pytest.fixture(scope="session")
+def github() -> Iterator[GitHubStandIn]:
+    stand_in = GitHubStandIn().start()
+    yield stand_in
+    stand_in.stop()
+
 
 @pytest.fixture
-def world() -> Iterator[World]:
-    saved = {
-        k: os.environ.get(k) for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION")
-    }
-    os.environ.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION=REGION)
+def world(github: GitHubStandIn, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
+    for k, v in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                 "AWS_DEFAULT_REGION": REGION}.items():
+        monkeypatch.setenv(k, v)
+    github.reset()
+    octo = github.add_account(101, "octo")
+    github.install(55, octo, [Repo(7, "shop", "octo")])
     with mock_aws():
-        env = create_tables(boto3.client("dynamodb", region_name=REGION), STACK)
-        s3 = boto3.client("s3", region_name=REGION)
-        for bucket in ("project-bucket", "build-bucket", "artifacts-bucket"):
-            s3.create_bucket(Bucket=bucket)
-        events = boto3.client("events", region_name=REGION)
-        bus = names.Names(STACK).bus
-        events.create_event_bus(Name=bus)
-        sqs = boto3.client("sqs", region_name=REGION)
+        platform = provision(
+            github_secret=github.secret(),
+            extra_env={"": {Env.GITHUB_URL: "https://github.example", Env.GITHUB_API_URL: github.url}},
+        )
+        ticket_arn = platform.env("lambdas.pipeline.delete.handler")[Env.TICKET_KEY_SECRET_ARN]
+        platform.put_secret(ticket_arn, json.dumps({"secret": TICKET_KEY.decode()}))
+        env: dict[str, str] = {}
+        for function in platform.wiring.functions().values():
+            env.update(function.environment)
+        deps = Deps.create(env, platform.admin, routes=platform.routes, **NO_SLEEP)
+        sqs = platform.admin.client("sqs")
         queue_url = sqs.create_queue(QueueName="pipeline-events")["QueueUrl"]
         queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
             "QueueArn"
         ]
+        events = platform.admin.client("events")
         events.put_rule(
-            Name="all", EventBusName=bus, EventPattern=json.dumps({"source": [names.EVENT_SOURCE]})
+            Name="all", EventBusName=env[Env.EVENT_BUS],
+            EventPattern=json.dumps({"source": [names.EVENT_SOURCE]}),
         )
-        events.put_targets(Rule="all", EventBusName=bus, Targets=[{"Id": "q", "Arn": queue_arn}])
-        role = boto3.client("iam", region_name=REGION).create_role(
-            RoleName="server", AssumeRolePolicyDocument="{}"
-        )["Role"]["Arn"]
-        env |= {
-            Env.STACK: STACK,
-            Env.EVENT_BUS: bus,
-            Env.BUILD_BUCKET: "build-bucket",
-            Env.PROJECT_BUCKET: "project-bucket",
-            Env.ARTIFACTS_BUCKET: "artifacts-bucket",
-            Env.BUILD_QUEUE_ARN: QUEUE_ARN,
-            Env.KEEP_DEPLOYMENTS: "3",
-            Env.TICKET_KEY_SECRET_ARN: "unused-in-tests",
-            Env.GITHUB_URL: "https://github.example",
-        }
-        routes = MemoryRouteStore()
-        deps = Deps(
-            store=Store(boto3.resource("dynamodb", region_name=REGION), env),
-            env=env,
-            s3=s3,
-            events=events,
-            lambda_=boto3.client("lambda", region_name=REGION),
-            cloudformation=boto3.client("cloudformation", region_name=REGION),
-            logs=boto3.client("logs", region_name=REGION),
-            routes=routes,
-            mint_installation_token=lambda installation, repository: TOKEN,
-            sleep=lambda _s: None,
-            workers=8,
+        events.put_targets(
+            Rule="all", EventBusName=env[Env.EVENT_BUS], Targets=[{"Id": "q", "Arn": queue_arn}]
         )
-        yield World(deps, routes, sqs, queue_url, role)
-    for key, value in saved.items():
-        if value is None:
-            os.environ.pop(key, None)
-        else:
-            os.environ[key] = value
+        yield World(platform, deps, github, sqs, queue_url)

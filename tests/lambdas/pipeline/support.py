@@ -11,6 +11,10 @@ from lambdas.shared import names
 
 STACK = "battleshiper"
 QUEUE_ARN = "arn:aws:batch:us-east-1:123456789012:job-queue/battleshiper-build"
+# The buckets CloudFormation names (`<stack>-<logical id>` where the platform is provisioned locally).
+BUILD_BUCKET = "battleshiper-buildassetbucket"
+PROJECT_BUCKET = "battleshiper-projectbucket"
+ARTIFACTS_BUCKET = "battleshiper-artifacts-123456789012-us-east-1"
 
 
 def server_zip(body: str = "export const handler = async () => ({statusCode: 200});") -> bytes:

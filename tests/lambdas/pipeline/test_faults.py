@@ -15,7 +15,7 @@ from lambdas.pipeline import deploy
 from lambdas.shared import names
 from lambdas.shared.builds import trigger_build
 from tests.lambdas.pipeline.conftest import World
-from tests.lambdas.pipeline.support import batch_event, output_archive
+from tests.lambdas.pipeline.support import BUILD_BUCKET, batch_event, output_archive
 
 
 class Faulty:
@@ -35,15 +35,22 @@ class Faulty:
         return attribute
 
 
-class FaultyRoutes(MemoryRouteStore):
-    def __init__(self, data: Mapping[str, str], fail_on: str) -> None:
-        super().__init__(data)
-        self.fail_on, self.armed = fail_on, True
+class FaultyRoutes:
+    """The route store, failing writes of keys that start with `fail_on` while armed."""
+
+    def __init__(self, store: MemoryRouteStore, fail_on: str) -> None:
+        self.store, self.fail_on, self.armed = store, fail_on, True
+
+    def get(self, key: str) -> str | None:
+        return self.store.get(key)
+
+    def etag(self) -> str:
+        return self.store.etag()
 
     def write(self, etag: str, puts: Mapping[str, str], deletes: Iterable[str]) -> None:
         if self.armed and any(k.startswith(self.fail_on) for k in puts):
             raise RuntimeError("injected route-store failure")
-        super().write(etag, puts, deletes)
+        self.store.write(etag, puts, deletes)
 
 
 STEPS = [
@@ -64,32 +71,33 @@ def test_a_failing_step_keeps_the_previous_deployment_live(world: World, client:
     world.add_project()
     project = deps.store.projects.get(name="shop")
     assert project
-    first = trigger_build(deps, project, triggered_by="101").deployment_id
+    first = trigger_build(world.api, project, triggered_by="101").deployment_id
     deps.s3.put_object(
-        Bucket="build-bucket", Key=names.build_output_key("shop", first), Body=output_archive()
+        Bucket=BUILD_BUCKET, Key=names.build_output_key("shop", first), Body=output_archive()
     )
-    deploy.deploy_event(deps, batch_event("shop", first))
+    deploy.deploy_event(world.deploy, batch_event("shop", first))
     version = world.live_alias()
     time.sleep(1.05)
-    second = trigger_build(deps, deps.store.projects.get(name="shop"), triggered_by="101").deployment_id  # type: ignore[arg-type]
+    second = trigger_build(world.api, deps.store.projects.get(name="shop"), triggered_by="101").deployment_id  # type: ignore[arg-type]
     deps.s3.put_object(
-        Bucket="build-bucket",
+        Bucket=BUILD_BUCKET,
         Key=names.build_output_key("shop", second),
         Body=output_archive(client={"_app/immutable/b.js": b"2"}),
     )
 
+    # The deploy function with one AWS call failing (the route store's data: a stand-in of its own).
+    function = world.deploy
     faulty: Any
     if client == "routes":
-        faulty = FaultyRoutes(world.routes.data, method)
-        deps.routes = faulty
+        faulty = FaultyRoutes(world.routes, method)
+        function.routes = faulty
     else:
-        faulty = Faulty(getattr(deps, client), method)
-        setattr(deps, client, faulty)
+        faulty = Faulty(getattr(function, client), method)
+        setattr(function, client, faulty)
     with pytest.raises(Exception):  # noqa: B017 - any failure: the event is retried
-        deploy.deploy_event(deps, batch_event("shop", second, job_id="j2"))
+        deploy.deploy_event(function, batch_event("shop", second, job_id="j2"))
 
-    routes = deps.routes
-    assert routes is not None and routes.get(names.live_key("shop")) == first
+    assert world.routes.get(names.live_key("shop")) == first
     faulty.armed = False
     assert world.live_alias() == version
     after = deps.store.projects.get(name="shop")
@@ -98,12 +106,12 @@ def test_a_failing_step_keeps_the_previous_deployment_live(world: World, client:
     assert any(f"deployment {second} failed" in line for line in world.log_lines("shop", "deploy"))
 
     # The retry (the same event again) converges.
-    deploy.deploy_event(deps, batch_event("shop", second, job_id="j2"))
+    deploy.deploy_event(function, batch_event("shop", second, job_id="j2"))
     done = deps.store.projects.get(name="shop")
     assert (
         done and done.live_deployment == second and done.status.value == "LIVE" and done.status_reason == ""
     )
-    assert routes.get(names.live_key("shop")) == second and world.live_alias() != version
+    assert world.routes.get(names.live_key("shop")) == second and world.live_alias() != version
 
 
 def test_a_crashed_deploy_leaves_a_lock_that_expires(world: World) -> None:
@@ -111,12 +119,12 @@ def test_a_crashed_deploy_leaves_a_lock_that_expires(world: World) -> None:
     world.add_project()
     project = deps.store.projects.get(name="shop")
     assert project
-    d = trigger_build(deps, project, triggered_by="101").deployment_id
-    deps.s3.put_object(Bucket="build-bucket", Key=names.build_output_key("shop", d), Body=output_archive())
+    d = trigger_build(world.api, project, triggered_by="101").deployment_id
+    deps.s3.put_object(Bucket=BUILD_BUCKET, Key=names.build_output_key("shop", d), Body=output_archive())
     # Another owner's lock, expired a second ago (its function timed out).
     deps.store.projects.update(
         {"name": "shop"}, {"lock": {"owner": "crashed", "expires_at": int(time.time()) - 1}}
     )
-    deploy.deploy_event(deps, batch_event("shop", d))
+    deploy.deploy_event(world.deploy, batch_event("shop", d))
     done = deps.store.projects.get(name="shop")
     assert done and done.live_deployment == d and done.lock is None

@@ -13,12 +13,20 @@ from botocore.exceptions import ClientError
 
 from lambdas.pipeline import deploy
 from lambdas.shared import names, releases
-from lambdas.shared.builds import trigger_build
+from lambdas.shared.builds import Deps, trigger_build
 from lambdas.shared.names import ProjectStackParams
 from templates.config import PlatformConfig, placeholder_artifacts
 from templates.project import build_project_template
 from tests.lambdas.pipeline.conftest import World
-from tests.lambdas.pipeline.support import QUEUE_ARN, STACK, batch_event, output_archive, server_zip
+from tests.lambdas.pipeline.support import (
+    ARTIFACTS_BUCKET,
+    BUILD_BUCKET,
+    QUEUE_ARN,
+    STACK,
+    batch_event,
+    output_archive,
+    server_zip,
+)
 from tests.lambdas.pipeline.test_faults import FaultyRoutes
 
 FUNCTION = names.Names(STACK).project_function("shop")
@@ -35,17 +43,17 @@ def has_live(world: World) -> bool:
 
 
 def build_and_deploy(world: World, server: str = "export const handler = async () => ({statusCode: 200});",
-                     job: str = "job-1") -> str:
+                     job: str = "job-1", function: Deps | None = None) -> str:
     deps = world.deps
     project = deps.store.projects.get(name="shop")
     assert project
-    deployment = trigger_build(deps, project, triggered_by="101").deployment_id
+    deployment = trigger_build(world.api, project, triggered_by="101").deployment_id
     deps.s3.put_object(
-        Bucket="build-bucket",
+        Bucket=BUILD_BUCKET,
         Key=names.build_output_key("shop", deployment),
         Body=output_archive(server=server_zip(server)),
     )
-    deploy.deploy_event(deps, batch_event("shop", deployment, job_id=job))
+    deploy.deploy_event(function or world.deploy, batch_event("shop", deployment, job_id=job))
     return deployment
 
 
@@ -67,17 +75,18 @@ def test_the_first_deploy_creates_live(world: World) -> None:
 
 def test_a_failed_first_go_live_removes_live_again_and_the_retry_creates_it(world: World) -> None:
     world.add_project()
-    faulty = FaultyRoutes(world.routes.data, names.LIVE_KEY_PREFIX)
-    world.deps.routes = faulty
+    faulty = FaultyRoutes(world.routes, names.LIVE_KEY_PREFIX)
+    function = world.deploy
+    function.routes = faulty
 
     with pytest.raises(RuntimeError):
-        build_and_deploy(world)
+        build_and_deploy(world, function=function)
 
     assert not has_live(world)
-    assert names.live_key("shop") not in faulty.data
+    assert names.live_key("shop") not in world.routes.data
     faulty.armed = False
     (deployment,) = world.deps.store.deployments.query(project_name="shop")
-    deploy.deploy_event(world.deps, batch_event("shop", deployment.deployment_id))
+    deploy.deploy_event(world.deploy, batch_event("shop", deployment.deployment_id))
     assert world.live_alias() == function_version(world, deployment.deployment_id)
 
 
@@ -100,10 +109,10 @@ def stack_parameters(server_key: str) -> list[dict[str, str]]:
         p.PROJECT_NAME: "shop",
         p.EVENT_BUS_NAME: names.Names(STACK).bus,
         p.BUILD_QUEUE_ARN: QUEUE_ARN,
-        p.BUILD_BUCKET: "build-bucket",
+        p.BUILD_BUCKET: BUILD_BUCKET,
         p.BOUNDARY_ARN: "arn:aws:iam::123456789012:policy/boundary",
         p.DEAD_LETTER_QUEUE_ARN: "arn:aws:sqs:us-east-1:123456789012:dlq",
-        p.SERVER_CODE_BUCKET: "artifacts-bucket",
+        p.SERVER_CODE_BUCKET: ARTIFACTS_BUCKET,
         p.SERVER_CODE_KEY: server_key,
     }
     return [{"ParameterKey": k, "ParameterValue": v} for k, v in values.items()]
@@ -114,7 +123,7 @@ def test_a_project_stack_update_after_a_rollback_leaves_live_where_the_rollback_
     world.add_project(with_function=False)
     deps.logs.delete_log_group(logGroupName=names.Names(STACK).project_log_group("shop", "server"))
     for key in ("project-server/1.zip", "project-server/2.zip"):
-        deps.s3.put_object(Bucket="artifacts-bucket", Key=key, Body=server_zip("placeholder"))
+        deps.s3.put_object(Bucket=ARTIFACTS_BUCKET, Key=key, Body=server_zip("placeholder"))
     config = PlatformConfig(stack_name=STACK, artifacts=placeholder_artifacts())
     deps.cloudformation.create_stack(
         StackName=STACK_NAME, TemplateBody=json.dumps(server_part(config)),
@@ -127,7 +136,7 @@ def test_a_project_stack_update_after_a_rollback_leaves_live_where_the_rollback_
     assert world.live_alias() == function_version(world, second)
     project = deps.store.projects.get(name="shop")
     assert project
-    assert releases.rollback(deps, project, first).deployment_id == first
+    assert releases.rollback(world.api, project, first).deployment_id == first
     first_code = deps.lambda_.get_function(FunctionName=FUNCTION, Qualifier=function_version(world, first))
     sha = first_code["Configuration"]["CodeSha256"]
 

@@ -14,7 +14,13 @@ from lambdas.shared import names
 from lambdas.shared.builds import trigger_build
 from lambdas.shared.models import DeploymentStatus, Limits
 from tests.lambdas.pipeline.conftest import World
-from tests.lambdas.pipeline.support import batch_event, output_archive, server_zip
+from tests.lambdas.pipeline.support import (
+    BUILD_BUCKET,
+    PROJECT_BUCKET,
+    batch_event,
+    output_archive,
+    server_zip,
+)
 
 
 def member(name: str, kind: bytes = tarfile.REGTYPE, size: int = 1, link: str = "") -> tarfile.TarInfo:
@@ -88,13 +94,13 @@ def test_a_rejected_output_is_recorded_with_its_reason_and_not_retried(world: Wo
     world.add_project()
     project = deps.store.projects.get(name="shop")
     assert project
-    d = trigger_build(deps, project, triggered_by="101").deployment_id
+    d = trigger_build(world.api, project, triggered_by="101").deployment_id
     deps.s3.put_object(
-        Bucket="build-bucket",
+        Bucket=BUILD_BUCKET,
         Key=names.build_output_key("shop", d),
         Body=output_archive(extra=[member("./client/../../x")]),
     )
-    assert deploy.deploy_event(deps, batch_event("shop", d)) is None  # no exception: nothing to retry
+    assert deploy.deploy_event(world.deploy, batch_event("shop", d)) is None  # no exception: nothing to retry
     record = deps.store.deployments.get(project_name="shop", deployment_id=d)
     project = deps.store.projects.get(name="shop")
     assert (
@@ -102,4 +108,4 @@ def test_a_rejected_output_is_recorded_with_its_reason_and_not_retried(world: Wo
     )
     assert project and "leaves the output directory" in project.status_reason and project.lock is None
     assert any("leaves the output directory" in line for line in world.log_lines("shop", "deploy"))
-    assert deps.s3.list_objects_v2(Bucket="project-bucket").get("KeyCount") == 0
+    assert deps.s3.list_objects_v2(Bucket=PROJECT_BUCKET).get("KeyCount") == 0

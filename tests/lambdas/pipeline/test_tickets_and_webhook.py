@@ -16,7 +16,7 @@ from lambdas.pipeline import delete, init
 from lambdas.shared import names, tickets
 from lambdas.shared.models import ProjectStatus
 from tests.lambdas.pipeline.conftest import TICKET_KEY, World
-from tests.lambdas.pipeline.support import STACK
+from tests.lambdas.pipeline.support import ARTIFACTS_BUCKET, STACK
 
 SECRET = "webhook-secret"
 
@@ -53,7 +53,7 @@ def ticket(**kw: Any) -> str:
 )
 def test_bad_tickets_change_nothing(world: World, token: Any) -> None:
     world.add_project(status=ProjectStatus.CREATING)
-    assert init.init_event(world.deps, init_event(token()), key=TICKET_KEY) is None
+    assert init.init_event(world.init, init_event(token())) is None
     project = world.deps.store.projects.get(name="shop")
     assert project and project.status == ProjectStatus.CREATING
 
@@ -63,13 +63,12 @@ def test_a_delete_ticket_does_not_delete_when_replayed_in_a_new_event(world: Wor
     token = ticket(action=names.DELETE_DETAIL_TYPE)
     world.deps.store.projects.update({"name": "shop"}, {"lock": {"owner": "x", "expires_at": 2**40}})
     # First delivery fails (a lock that will not expire within the test): retried with the same event id.
-    world.deps.now = iter([0.0, 0.0, 0.0, 10.0**6, 10.0**6, 10.0**6]).__next__  # type: ignore[method-assign]
+    clock = iter([0.0, 0.0, 0.0, 10.0**6, 10.0**6, 10.0**6]).__next__
     with pytest.raises(delete.DeleteFailed):
-        delete.delete_event(world.deps, init_event(token, "e1", names.DELETE_DETAIL_TYPE), key=TICKET_KEY)
+        first = init_event(token, "e1", names.DELETE_DETAIL_TYPE)
+        delete.delete_event(world.function("delete", now=clock), first)
     # The same ticket in a new event (a replay) is refused.
-    assert not delete.delete_event(
-        world.deps, init_event(token, "e2", names.DELETE_DETAIL_TYPE), key=TICKET_KEY
-    )
+    assert not delete.delete_event(world.delete, init_event(token, "e2", names.DELETE_DETAIL_TYPE))
 
 
 def test_init_creates_the_stack_once_and_is_idempotent(world: World) -> None:
@@ -92,24 +91,20 @@ def test_init_creates_the_stack_once_and_is_idempotent(world: World) -> None:
             }
         },
     }
-    deps.s3.put_object(Bucket="artifacts-bucket", Key="project-template/abc.json", Body=json.dumps(template))
-    deps.env = dict(deps.env) | {
-        names.Env.PROJECT_TEMPLATE_KEY: "project-template/abc.json",
-        names.Env.PROJECT_TEMPLATE_HASH: "abc",
-        names.Env.PROJECT_STACK_ROLE_ARN: "arn:aws:iam::123456789012:role/cfn",
-        names.Env.PROJECT_BOUNDARY_ARN: "arn:aws:iam::123456789012:policy/b",
-        names.Env.PIPELINE_DLQ_ARN: "arn:aws:sqs:us-east-1:123456789012:dlq",
-        names.Env.PROJECT_SERVER_KEY: "s.zip",
-        names.Env.BUILD_IMAGE: "node:24",
-    }
-    project = init.init_event(deps, init_event(ticket()), key=TICKET_KEY)
+    function = world.init  # the shipped template's key and hash, the platform's build image
+    env = function.env
+    key = env[names.Env.PROJECT_TEMPLATE_KEY]
+    deps.s3.put_object(Bucket=ARTIFACTS_BUCKET, Key=key, Body=json.dumps(template))
+    project = init.init_event(function, init_event(ticket()))
     assert project and project.status == ProjectStatus.READY and project.stack_name == f"{STACK}-project-shop"
     stack = deps.cloudformation.describe_stacks(StackName=project.stack_name)["Stacks"][0]
-    assert {"Key": names.Names(STACK).template_hash_tag, "Value": "abc"} in stack["Tags"]
+    tag = {"Key": names.Names(STACK).template_hash_tag, "Value": env[names.Env.PROJECT_TEMPLATE_HASH]}
+    assert tag in stack["Tags"]
     parameters = {p["ParameterKey"]: p["ParameterValue"] for p in stack["Parameters"]}
-    assert parameters[names.ProjectStackParams.BUILD_IMAGE] == "node:24"  # the platform's, not the default
+    # The platform's image, not the template's default.
+    assert parameters[names.ProjectStackParams.BUILD_IMAGE] == env[names.Env.BUILD_IMAGE] != "node:22"
     # A second request (a new ticket) finds the stack in a good state: still READY, no second stack.
-    again = init.init_event(deps, init_event(ticket(), "e9"), key=TICKET_KEY)
+    again = init.init_event(function, init_event(ticket(), "e9"))
     assert again and again.status == ProjectStatus.READY
     assert len(deps.cloudformation.describe_stacks(StackName=project.stack_name)["Stacks"]) == 1
 
@@ -128,21 +123,22 @@ def signed(
 
 def test_unsigned_wrongly_signed_or_unconfigured_requests_are_refused(world: World) -> None:
     request = signed("ping", {}, "p1")
-    assert webhook.handle(world.deps, request, "")["statusCode"] == 401  # no secret: refuse all
-    assert webhook.handle(world.deps, signed("ping", {}, "p2", secret="other"), SECRET)["statusCode"] == 401
+    assert webhook.handle(world.webhook, request, "")["statusCode"] == 401  # no secret: refuse all
+    forged = signed("ping", {}, "p2", secret="other")
+    assert webhook.handle(world.webhook, forged, SECRET)["statusCode"] == 401
     unsigned = dict(request, headers={"x-github-event": "ping", "x-github-delivery": "p3"})
-    assert webhook.handle(world.deps, unsigned, SECRET)["statusCode"] == 401
-    assert webhook.handle(world.deps, signed("ping", {}, "p4", b64=True), SECRET)["statusCode"] == 200
+    assert webhook.handle(world.webhook, unsigned, SECRET)["statusCode"] == 401
+    assert webhook.handle(world.webhook, signed("ping", {}, "p4", b64=True), SECRET)["statusCode"] == 200
 
 
 def test_installation_links_and_unlinks_by_numeric_id(world: World) -> None:
     world.add_project()
     payload = {"action": "deleted", "installation": {"id": 55}, "sender": {"id": 101, "login": "octo"}}
-    assert webhook.handle(world.deps, signed("installation", payload, "i1"), SECRET)["statusCode"] == 200
+    assert webhook.handle(world.webhook, signed("installation", payload, "i1"), SECRET)["statusCode"] == 200
     user = world.deps.store.users.get(id="101")
     assert user and user.installation_id is None
     payload = {"action": "created", "installation": {"id": 77}, "sender": {"id": 101, "login": "renamed"}}
-    webhook.handle(world.deps, signed("installation", payload, "i2"), SECRET)
+    webhook.handle(world.webhook, signed("installation", payload, "i2"), SECRET)
     user = world.deps.store.users.get(id="101")
     assert user and user.installation_id == 77
 
@@ -154,7 +150,7 @@ def test_repository_rename_and_deletion_update_the_project(world: World) -> None
         "installation": {"id": 55},
         "repository": {"id": 7, "full_name": "octo/store"},
     }
-    webhook.handle(world.deps, signed("repository", renamed, "r1"), SECRET)
+    webhook.handle(world.webhook, signed("repository", renamed, "r1"), SECRET)
     project = world.deps.store.projects.get(name="shop")
     assert project and project.repository.full_name == "octo/store"
     deleted = {
@@ -162,7 +158,7 @@ def test_repository_rename_and_deletion_update_the_project(world: World) -> None
         "installation": {"id": 55},
         "repository": {"id": 7, "full_name": "octo/store"},
     }
-    webhook.handle(world.deps, signed("repository", deleted, "r2"), SECRET)
+    webhook.handle(world.webhook, signed("repository", deleted, "r2"), SECRET)
     project = world.deps.store.projects.get(name="shop")
     assert project and project.status == ProjectStatus.FAILED and "deleted" in project.status_reason
 
@@ -174,7 +170,7 @@ def test_push_to_another_branch_or_a_branch_deletion_builds_nothing(world: World
         ("b2", {"ref": "refs/heads/main", "after": "0" * 40, "deleted": True}),
     ):
         payload |= {"repository": {"id": 7}, "installation": {"id": 55}}
-        answer = json.loads(webhook.handle(world.deps, signed("push", payload, delivery), SECRET)["body"])
+        answer = json.loads(webhook.handle(world.webhook, signed("push", payload, delivery), SECRET)["body"])
         assert not answer.get("builds")
     assert world.build_messages() == []
 
@@ -182,8 +178,8 @@ def test_push_to_another_branch_or_a_branch_deletion_builds_nothing(world: World
 def test_push_over_the_daily_quota_is_refused_without_counting(world: World) -> None:
     world.add_project(limits={"daily_builds": 1})
     push = {"ref": "refs/heads/main", "after": "c" * 40, "repository": {"id": 7}, "installation": {"id": 55}}
-    first = json.loads(webhook.handle(world.deps, signed("push", push, "q1"), SECRET)["body"])
-    second = json.loads(webhook.handle(world.deps, signed("push", push, "q2"), SECRET)["body"])
+    first = json.loads(webhook.handle(world.webhook, signed("push", push, "q1"), SECRET)["body"])
+    second = json.loads(webhook.handle(world.webhook, signed("push", push, "q2"), SECRET)["body"])
     assert len(first["builds"]) == 1 and "quota" in second["refused"][0]["reason"]
     user = world.deps.store.users.get(id="101")
     assert user and user.build_counter.count == 1
