@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -19,9 +20,10 @@ if TYPE_CHECKING:
 
 OutputFormat = Literal["text", "json"]
 
-# Clients by service name that replace the boto3 ones: tests put fakes here for what no emulator
-# covers (CloudFormation change sets, stack events, rollbacks). Empty in normal use.
-CLIENT_OVERRIDES: dict[str, Any] = {}
+# What builds the commands' client factory from the global options. `battleshiper` builds an AWS one
+# (`aws_clients`); a caller of the app (the tests) hands its own in as the Click context's `obj`.
+ClientFactory = Callable[["Context"], Clients]
+RETRIES = botocore.config.Config(retries={"max_attempts": 8, "mode": "adaptive"})
 
 
 @dataclass
@@ -34,8 +36,10 @@ class Context:
     yes: bool = False
     verbose: bool = False
     local_dir: Path | None = None  # `--local`: the data folder of a running local platform
+    factory: ClientFactory | None = field(default=None, repr=False)
     _session: Any = field(default=None, repr=False)
     _local: LocalTarget | None = field(default=None, repr=False)
+    _clients: Clients | None = field(default=None, repr=False)
 
     @property
     def local(self) -> LocalTarget | None:
@@ -72,28 +76,22 @@ class Context:
 
     @property
     def clients(self) -> Clients:
-        """The commands' client factory, for the platform's own functions that take one."""
-        return _ContextClients(self)
+        """The one factory every command's AWS client comes from."""
+        if self._clients is None:
+            if self.factory is not None:
+                self._clients = self.factory(self)
+            elif self.local is not None:
+                self._clients = self.local.clients()  # moto, and the local platform's own stand-ins
+            else:
+                self._clients = _AwsClients(self.session(), self.endpoint_url)
+        return self._clients
 
     def client(self, service: str, region: str | None = None) -> Any:
-        if service in CLIENT_OVERRIDES:
-            return CLIENT_OVERRIDES[service]
-        remote = self.local.client(service) if self.local is not None else None
-        if remote is not None:  # held in the local platform's memory, not in moto
-            return remote
-        config = botocore.config.Config(retries={"max_attempts": 8, "mode": "adaptive"})
-        return self.session().client(
-            service,
-            region_name=region or self.region_name,
-            endpoint_url=self.endpoint_url,
-            config=config,
-        )
+        return self.clients.client(service, region or self.region_name)
 
 
-class _ContextClients(Clients):
-    def __init__(self, context: Context) -> None:
-        super().__init__(context.session(), context.endpoint_url)
-        self.context = context
+class _AwsClients(Clients):
+    """The operator's credentials (profile, region, endpoint), with adaptive retries."""
 
-    def client(self, service: str, region: str | None = None, config: Any = None) -> Any:
-        return self.context.client(service, region)
+    def configure(self, config: botocore.config.Config | None) -> botocore.config.Config:
+        return RETRIES.merge(config) if config else RETRIES

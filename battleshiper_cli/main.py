@@ -136,7 +136,10 @@ def root(
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Show tracebacks and AWS request details."),
 ) -> None:
     """Install, update and operate Battleshiper."""
+    # A caller of the app may hand in the client factory (as Click's `obj`); `battleshiper` does not.
+    factory = ctx.obj if callable(ctx.obj) else None
     ctx.obj = Context(
+        factory=factory,
         profile=profile,
         region=region,
         stack_name=stack_name,

@@ -26,6 +26,7 @@ import boto3
 from botocore.exceptions import ClientError
 
 from battleshiper_cli.errors import BattleshiperError
+from lambdas.shared.aws import Clients
 
 DEFAULT_DATA_DIR = Path(".battleshiper/local")
 STATE_FILE = "local.json"
@@ -83,28 +84,23 @@ class LocalTarget:
         return target
 
     def session(self) -> boto3.session.Session:
-        return LocalSession(self.moto, region_name=REGION, **CREDENTIALS)
+        return boto3.session.Session(region_name=REGION, **CREDENTIALS)
 
-    def client(self, service: str) -> Any | None:
-        """The stand-in client for a service the platform holds in memory; None for moto's services."""
-        return RemoteClient(self.control, service) if service in OPERATIONS else None
+    def clients(self) -> Clients:
+        """The operator's factory against the running platform: moto, and the control endpoint for
+        what the platform holds in memory (stacks, the bus, the route store)."""
+        return _TargetClients(self.session(), self.moto, self.control)
 
 
-class LocalSession(boto3.session.Session):
-    """A boto3 session whose clients go to moto unless told otherwise, default clients included
-    (`lambdas.shared.secrets` uses `boto3.client`, i.e. `boto3.DEFAULT_SESSION`)."""
+class _TargetClients(Clients):
+    def __init__(self, session: boto3.session.Session, moto: str, control: str) -> None:
+        super().__init__(session, moto)
+        self.control = control
 
-    def __init__(self, endpoint: str, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self._endpoint = endpoint
-
-    def client(self, *args: Any, **kwargs: Any) -> Any:
-        kwargs["endpoint_url"] = kwargs.get("endpoint_url") or self._endpoint
-        return super().client(*args, **kwargs)
-
-    def resource(self, *args: Any, **kwargs: Any) -> Any:
-        kwargs["endpoint_url"] = kwargs.get("endpoint_url") or self._endpoint
-        return super().resource(*args, **kwargs)
+    def client(self, service: str, region: str | None = None, config: Any = None) -> Any:
+        if service in OPERATIONS:
+            return RemoteClient(self.control, service)
+        return super().client(service, region, config)
 
 
 class RemoteClient:

@@ -548,13 +548,14 @@ def _permission_over_tls(bucket: Any, action: str, resource: str) -> Any:
 
 @contextmanager
 def aws_world(monkeypatch: Any, tmp_path: Any) -> Iterator[World]:
-    """Patch the CLI's seams: the CloudFormation client (CLIENT_OVERRIDES), the poll interval and the
+    """Patch the CLI's seams: the CloudFormation client (`tests.cli.runner.FAKES`), the poll interval and the
     packaging step (small artifact files instead of the real build)."""
     from moto import mock_aws
     from moto.s3.models import FakeBucket
 
-    from battleshiper_cli import context, deploy
+    from battleshiper_cli import deploy
     from tests.cli.fake_lambda import FakeLambda
+    from tests.cli.runner import FAKES
 
     for name in ("AWS_PROFILE", "AWS_REGION"):
         monkeypatch.delenv(name, raising=False)
@@ -568,8 +569,8 @@ def aws_world(monkeypatch: Any, tmp_path: Any) -> Iterator[World]:
         world.cfn.outputs = dict(CDN_OUTPUTS)
         world.s3.create_bucket(Bucket=DASHBOARD_BUCKET,
                                CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
-        monkeypatch.setitem(context.CLIENT_OVERRIDES, "cloudformation", world.cfn)
-        monkeypatch.setitem(context.CLIENT_OVERRIDES, "lambda", FakeLambda(world.cfn))
+        monkeypatch.setitem(FAKES, "cloudformation", world.cfn)
+        monkeypatch.setitem(FAKES, "lambda", FakeLambda(world.cfn))
         monkeypatch.setattr(deploy, "POLL_SECONDS", 0)
         monkeypatch.setattr(deploy, "package_all", lambda stack_name, build_dir, log=None: world.artifacts)
         yield world

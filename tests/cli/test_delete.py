@@ -10,13 +10,13 @@ from typing import Any
 import boto3
 import pytest
 from moto import mock_aws
-from typer.testing import CliRunner
 
-from battleshiper_cli import context, teardown
+from battleshiper_cli import teardown
 from battleshiper_cli.commands import delete as delete_command
 from battleshiper_cli.errors import OperationFailed
 from battleshiper_cli.main import app
 from tests.cli.fakes import ACCOUNT, REGION, FakeCloudFormation
+from tests.cli.runner import FAKES, Runner
 
 STACK = "battleshiper"
 PROJECT_STACK = "battleshiper-project-blog"
@@ -28,7 +28,7 @@ ENI_REASON = (
     "(Service: Ec2, Status Code: 400, Error Code: DependencyViolation)"
 )
 
-runner = CliRunner()
+runner = Runner()
 
 
 def platform_template() -> dict[str, Any]:
@@ -92,7 +92,7 @@ def cfn(aws: None, monkeypatch: pytest.MonkeyPatch) -> FakeCloudFormation:
     fake.s3 = boto3.client("s3")
     fake.dynamodb = boto3.client("dynamodb")
     fake.events_per_tick = 4  # a delete takes a few polls, as on AWS
-    monkeypatch.setitem(context.CLIENT_OVERRIDES, "cloudformation", fake)
+    monkeypatch.setitem(FAKES, "cloudformation", fake)
     return fake
 
 

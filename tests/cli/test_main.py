@@ -5,11 +5,11 @@ from __future__ import annotations
 import botocore.exceptions
 import pytest
 import typer
-from typer.testing import CliRunner
 
 from battleshiper_cli.main import app, guarded, translate
+from tests.cli.runner import Runner
 
-runner = CliRunner()
+runner = Runner()
 
 
 def test_help_documents_exit_codes_and_commands() -> None:

@@ -10,15 +10,15 @@ from typing import Any
 
 import boto3
 import pytest
-from typer.testing import CliRunner
 
 from battleshiper_cli import handler_permissions as hp
 from battleshiper_cli.main import app
 from templates.config import PlatformConfig, placeholder_artifacts
 from templates.platform import build_platform_template
+from tests.cli.runner import Runner
 from tests.support.action_match import allowing
 
-runner = CliRunner()
+runner = Runner()
 VIA_CLOUDFORMATION = {"ForAnyValue:StringEquals": {"aws:CalledVia": ["cloudformation.amazonaws.com"]}}
 
 

@@ -14,14 +14,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
 from battleshiper_cli.main import app
 from battleshiper_cli.packaging import WHEELS, PackagedArtifact, package_all, tree_entries, zip_bytes
 from templates.config import ARTIFACT_NAMES
 from templates.internal import DASHBOARD_STATIC_PATHS
+from tests.cli.runner import Runner
 
-runner = CliRunner()
+runner = Runner()
 
 # The handler paths the templates give Lambda, by artifact.
 HANDLERS = {

@@ -12,13 +12,13 @@ import pytest
 from botocore.stub import Stubber
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from typer.testing import CliRunner
 
 from battleshiper_cli import zones
 from battleshiper_cli.preflight import build_zones_check, covers, parse_github_secret, stack_check
 from tests.cli.fakes import DOMAIN, World, _key_pem, aws_world, github_secret, issued_certificate, setup_args
+from tests.cli.runner import Runner
 
-runner = CliRunner()
+runner = Runner()
 
 
 def invoke(args: list[str]) -> Any:

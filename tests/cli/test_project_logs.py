@@ -14,14 +14,14 @@ import botocore.awsrequest
 import botocore.config
 import pytest
 from rich.console import Console
-from typer.testing import CliRunner
 
-from battleshiper_cli import context, logs
+from battleshiper_cli import logs
 from battleshiper_cli.commands import project as project_command
 from battleshiper_cli.main import app
 from tests.cli.project_support import REGION, World, platform_world, seed
+from tests.cli.runner import FAKES, Runner
 
-runner = CliRunner()
+runner = Runner()
 MINUTE = 60_000
 
 
@@ -209,7 +209,7 @@ def test_follow_backs_off_on_throttling_and_loses_nothing(
     # Poll 1: build answers, server is throttled (after b1 was printed). Poll 2 (retry): throttled at once.
     # Poll 3: everything answers; b1 is not printed again.
     failures = [False, False, True, True, False, False, False, False]
-    monkeypatch.setitem(context.CLIENT_OVERRIDES, "logs", throttling_logs_client(failures))
+    monkeypatch.setitem(FAKES, "logs", throttling_logs_client(failures))
     clock = Time(start, [lambda: world.put_events("blog", "server", "s", [(start + 2, "s2")]),
                          lambda: None, lambda: None])
     monkeypatch.setattr(project_command, "CLOCK", clock.clock)

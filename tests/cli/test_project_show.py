@@ -6,12 +6,12 @@ import json
 from collections.abc import Iterator
 
 import pytest
-from typer.testing import CliRunner
 
 from battleshiper_cli.main import app
 from tests.cli.project_support import DOMAIN, REGION, World, platform_world, seed
+from tests.cli.runner import Runner
 
-runner = CliRunner()
+runner = Runner()
 
 
 @pytest.fixture(scope="module")

@@ -12,18 +12,19 @@ from typing import Any
 
 import boto3
 import pytest
-from typer.testing import CliRunner
 
 from battleshiper_cli import project_ops
 from battleshiper_cli.commands import project as project_command
+from battleshiper_cli.local.control import RouteStoreApi
 from battleshiper_cli.local.github import GitHubStandIn, Repo
 from battleshiper_cli.local.routes import MemoryRouteStore
 from battleshiper_cli.main import app
 from lambdas.shared import names
 from lambdas.shared.models import Deployment, DeploymentStatus, ProjectStatus
 from tests.cli.project_support import BUILD_BUCKET, NAMES, REGION, World, platform_world, seed
+from tests.cli.runner import FAKES, Runner
 
-runner = CliRunner()
+runner = Runner()
 
 
 @pytest.fixture(scope="module")
@@ -131,8 +132,12 @@ def server_function(versions: int) -> list[str]:
 
 def test_rollback_makes_the_previous_deployment_live(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
     v1, v2 = server_function(2)
+    # The route store's data plane is not in moto: its API over an in-memory store.
     routes = MemoryRouteStore({names.live_key("blog"): "20261101T100000-aaaaaa"})
-    monkeypatch.setattr(project_ops, "ROUTE_STORE", lambda c, platform: routes)
+    arn = f"arn:aws:cloudfront::123456789012:key-value-store/{NAMES.route_store}"
+    kvs = RouteStoreApi(routes, NAMES.route_store, arn)
+    monkeypatch.setitem(FAKES, "cloudfront", kvs.control_plane())
+    monkeypatch.setitem(FAKES, "cloudfront-keyvaluestore", kvs)
     store = world.store
     store.projects.update({"name": "blog"}, {"lock": None})
     store.deployments.put(Deployment(project_name="blog", deployment_id="20261101T100000-aaaaaa",

@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner
 
 from battleshiper_cli import deploy
 from battleshiper_cli.context import Context
@@ -16,8 +15,9 @@ from battleshiper_cli.errors import Declined
 from battleshiper_cli.preflight import Parameters
 from battleshiper_cli.stacks import SUCCESS
 from tests.cli.fakes import CDN_OUTPUTS, DASHBOARD_BUCKET, DOMAIN, World, aws_world, setup_args
+from tests.cli.runner import Runner, factory
 
-runner = CliRunner()
+runner = Runner()
 ARTIFACTS_BUCKET = "battleshiper-artifacts-123456789012-eu-west-1"
 
 
@@ -113,7 +113,8 @@ def test_declining_removes_the_change_set_and_the_placeholder_stack(world: World
 
     no = deploy.Interaction(yes=False, interactive=True, ask=decline)
     with pytest.raises(Declined):
-        deploy.setup(Context(region="eu-west-1"), params, build_dir=Path("unused"), interaction=no)
+        context = Context(region="eu-west-1", factory=factory)
+        deploy.setup(context, params, build_dir=Path("unused"), interaction=no)
     assert asked and "resources" in asked[0]
     assert world.cfn.count("ExecuteChangeSet") == 0
     assert world.cfn.count("DeleteChangeSet") == 1

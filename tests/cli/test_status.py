@@ -11,7 +11,6 @@ from collections.abc import Iterator
 
 import boto3
 import pytest
-from typer.testing import CliRunner
 
 from battleshiper_cli.main import app
 from tests.cli.project_support import (
@@ -24,8 +23,9 @@ from tests.cli.project_support import (
     platform_template,
     platform_world,
 )
+from tests.cli.runner import Runner
 
-runner = CliRunner()
+runner = Runner()
 ARTIFACTS_BUCKET = "battleshiper-artifacts-123456789012-us-east-1"
 
 

@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner
 
 from battleshiper_cli import deploy, synthesis, zones
 from battleshiper_cli.packaging import PackagedArtifact
@@ -19,8 +18,9 @@ from templates.config import PlatformConfig
 from templates.project import build_project_template
 from tests.cli.fake_lambda import FakeLambda
 from tests.cli.fakes import PROJECT_TEMPLATE, World, aws_world, setup_args
+from tests.cli.runner import Runner
 
-runner = CliRunner()
+runner = Runner()
 ARTIFACTS_BUCKET = "battleshiper-artifacts-123456789012-eu-west-1"
 ROLE = "arn:aws:iam::123456789012:role/battleshiper-ProjectStackRole-abc"
 
