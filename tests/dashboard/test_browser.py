@@ -22,26 +22,19 @@ import pytest
 from moto import mock_aws
 
 from battleshiper_cli import packaging
+from battleshiper_cli.local.github import GitHubStandIn, Repo
 from battleshiper_cli.local.node import NodeInvoker, extract_handler
-from battleshiper_cli.local.routes import MemoryRouteStore
-from lambdas.api import admin, auth, context, resource, user
-from lambdas.shared import names, secrets
+from lambdas.shared import names
 from lambdas.shared.models import Deployment, DeploymentStatus, Limits, ProjectStatus, Role, Subscription
 from lambdas.shared.names import Env
 from lambdas.shared.store import Store
 from tests.support.events import DOMAIN, http_event
-from tests.support.tables import create_tables
-
-try:  # the stand-in moves to the local platform
-    from battleshiper_cli.local.github import GitHubStandIn, Repo
-except ImportError:  # pragma: no cover
-    from tests.support.github import GitHubStandIn, Repo  # type: ignore[no-redef]
+from tests.support.platform import provision
 
 STACK = "battleshiper"
-ORIGIN_SECRET = "origin-secret-value"
 SCRIPT = packaging.DASHBOARD / "e2e" / "browser.mjs"  # beside node_modules, where playwright-core resolves
 SHOTS = packaging.DASHBOARD / "test-results" / "screenshots"
-MODULES: dict[str, Any] = {"auth": auth, "user": user, "resource": resource, "admin": admin}
+ROUTES = ("auth", "user", "resource", "admin")
 STATIC = ("/_app/", "/favicon.", "/robots.txt")
 OLD = "20260101T000000-aaaaaa"
 NEW = "20260102T000000-bbbbbb"
@@ -49,8 +42,10 @@ NEW = "20260102T000000-bbbbbb"
 
 
 class Platform:
-    def __init__(self, output: Path, invoker: NodeInvoker, store: Store) -> None:
+    def __init__(self, output: Path, invoker: NodeInvoker, store: Store, origin_secret: str,
+                 handlers: dict[str, Any]) -> None:
         self.output, self.invoker, self.store = output, invoker, store
+        self.origin_secret, self.handlers = origin_secret, handlers
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.server.daemon_threads = True
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
@@ -66,14 +61,14 @@ class Platform:
                     ".svg": "image/svg+xml", ".json": "application/json"}.get(file.suffix, "text/plain")
             return {"statusCode": 200, "headers": {"content-type": kind}, "body": file.read_text()}
         cookies = dict(c.strip().split("=", 1) for c in headers.get("cookie", "").split(";") if "=" in c)
+        forwarded = {names.ORIGIN_SECRET_HEADER: self.origin_secret, "x-forwarded-host": DOMAIN}
         event = http_event(method, path, body=body.decode() if body else None, cookies=cookies,
-                           headers={names.ORIGIN_SECRET_HEADER: ORIGIN_SECRET, "x-forwarded-host": DOMAIN},
-                           origin=headers.get("origin"))
+                           headers=forwarded, origin=headers.get("origin"))
         event["rawQueryString"] = query
         if query:
             event["queryStringParameters"] = dict(p.split("=", 1) for p in query.split("&") if "=" in p)
         if path.startswith("/api/"):
-            result: dict[str, Any] = MODULES[path.split("/")[2]].handler(event, None)
+            result: dict[str, Any] = self.handlers[path.split("/")[2]](event, None)
             return result
         return json.loads(self.invoker.invoke("dashboard", "live", json.dumps(event).encode()))
 
@@ -116,40 +111,22 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Platfor
     module = extract_handler(output / names.BUILD_SERVER_ZIP, tmp_path_factory.mktemp("dashboard"))
     github = GitHubStandIn().start()
     with pytest.MonkeyPatch.context() as mp:
-        for k, v in {"AWS_DEFAULT_REGION": "eu-central-1", "AWS_ACCESS_KEY_ID": "testing",
-                     "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing"}.items():
+        for k, v in {"AWS_DEFAULT_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "testing",
+                     "AWS_SECRET_ACCESS_KEY": "testing"}.items():
             mp.setenv(k, v)
         with mock_aws():
-            secrets.secret_string.cache_clear()
-            env = create_tables(boto3.client("dynamodb"), STACK)
-            sm = boto3.client("secretsmanager")
-            n = names.Names(STACK)
-
-            def secret(name: str, value: Any) -> str:
-                text = value if isinstance(value, str) else json.dumps(value)
-                return str(sm.create_secret(Name=name, SecretString=text)["ARN"])
-
-            env |= {
-                Env.SESSION_KEY_SECRET_ARN: secret(n.session_key_secret, {"secret": "session-key" * 4}),
-                Env.TICKET_KEY_SECRET_ARN: secret(n.ticket_key_secret, {"secret": "ticket-key" * 4}),
-                Env.ORIGIN_SECRET_ARN: secret(n.origin_secret, ORIGIN_SECRET),
-                Env.GITHUB_SECRET_ARN: secret("github-app", github.secret()),
-                Env.TOKEN_KEY_ARN: boto3.client("kms").create_key()["KeyMetadata"]["Arn"],
-                Env.EVENT_BUS: n.bus,
-                Env.STACK: STACK, Env.DOMAIN: DOMAIN, Env.ADMIN_GITHUB_USER: "TheAdmin",
-                Env.GITHUB_URL: github.url, Env.GITHUB_API_URL: github.url, Env.BUILD_BUCKET: "build-bucket",
-            }
-            boto3.client("events").create_event_bus(Name=n.bus)
-            store = Store(boto3.resource("dynamodb"), env)
+            # The API functions as Lambda runs them (template environment and roles, IAM enforced).
+            test_platform = provision(
+                github_secret=github.secret(),
+                extra_env={"": {Env.GITHUB_URL: github.url, Env.GITHUB_API_URL: github.url}},
+            )
+            store = test_platform.store()
             store.subscriptions.put(Subscription(id="basic", name="Basic", limits=Limits(project_count=3)))
-            deps = context.ApiDeps(env=env, store=store, route_store=MemoryRouteStore())
-            deps.pipeline().lambda_ = boto3.client("lambda")  # rollbacks move the project function's alias
-            context.use(deps)
-            local = Platform(output, NodeInvoker({"dashboard": module}), store)
+            handlers = {route: test_platform.handler(f"lambdas.api.{route}.handler") for route in ROUTES}
+            local = Platform(output, NodeInvoker({"dashboard": module}), store,
+                             test_platform.secret(Env.ORIGIN_SECRET_ARN), handlers)
             yield local, github
             local.stop()
-            context.use(None)
-            secrets.secret_string.cache_clear()
     github.stop()
 
 
@@ -207,7 +184,7 @@ def test_a_user_signs_in_creates_a_project_watches_it_go_live_and_rolls_back(
         if line == "CREATED":
             go_live(local.store, "shop")
 
-    original = auth.handler
+    original = local.handlers["auth"]
 
     def grant(event: dict[str, Any], ctx: Any) -> dict[str, Any]:
         result: dict[str, Any] = original(event, ctx)
@@ -216,11 +193,11 @@ def test_a_user_signs_in_creates_a_project_watches_it_go_live_and_rolls_back(
             local.store.users.update({"id": "1001"}, {"subscription_id": "basic"})
         return result
 
-    MODULES["auth"] = type("Auth", (), {"handler": staticmethod(grant)})
+    local.handlers["auth"] = grant
     try:
         run_browser(local, github, "user", on_line)
     finally:
-        MODULES["auth"] = auth
+        local.handlers["auth"] = original
     project = local.store.projects.get(name="shop")
     assert project is not None and project.live_deployment == OLD
     assert "CREATED" in seen
