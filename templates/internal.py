@@ -363,13 +363,13 @@ API_FUNCTIONS = (
         {"users": "rw", "projects": "rw", "subscriptions": "rw"},
         (ids.SESSION_KEY_SECRET, ids.TICKET_KEY_SECRET),  # ticket key: delete requests
     ),
-    # GitHub App webhook: no session key (it never sees a user session, reference defect 17).
+    # GitHub App webhook: no session key (it never sees a user session, reference defect 17), no ticket
+    # key (it sends no init or delete request, and with the key it could forge one).
     ApiFunction(
         "api-webhook",
         "webhook",
         "pipeline",
         {"users": "rw", "projects": "rw", "subscriptions": "r", "nonces": "rw", "deployments": "rw"},
-        (ids.TICKET_KEY_SECRET,),
         github=True,
     ),
 )
@@ -618,8 +618,8 @@ def add_dashboard_function(
             handler="index.handler",
             artifact="dashboard-server",
             log_group=group,
-            statements=[_secret(ids.ORIGIN_SECRET)],
-            environment={Env.DOMAIN: Ref(PARAM_DOMAIN), Env.ORIGIN_SECRET_ARN: Ref(ids.ORIGIN_SECRET)},
+            # No secret: the server function reads none (the API behind it checks the origin secret).
+            environment={Env.DOMAIN: Ref(PARAM_DOMAIN)},
             runtime=config.node_runtime,
             layers=False,
             memory=512,

@@ -128,11 +128,10 @@ def add_functions(t: Template, config: PlatformConfig, *, bus: EventBus, queue: 
     }
 
     stacks = arn("cloudformation", f"stack/{n.project_stack_prefix}*/*")
-    common = [
-        allow(["iam:PassRole"], [GetAtt(stack_role, "Arn")],
-              Condition=Condition(StringEquals("iam:PassedToService", "cloudformation.amazonaws.com"))),
-        allow(["sqs:SendMessage"], [GetAtt(dlq, "Arn")]),  # failed invocations (EventInvokeConfig)
-    ]
+    common = [allow(["sqs:SendMessage"], [GetAtt(dlq, "Arn")])]  # failed invocations (EventInvokeConfig)
+    # Only init creates stacks, so only init passes the service role (to CloudFormation alone).
+    to_cloudformation = Condition(StringEquals("iam:PassedToService", "cloudformation.amazonaws.com"))
+    pass_stack_role = allow(["iam:PassRole"], [GetAtt(stack_role, "Arn")], Condition=to_cloudformation)
     stack_read = ["cloudformation:DescribeStacks", "cloudformation:DescribeStackEvents"]
     # CreateStack/UpdateStack read the template from its URL with the caller's rights.
     template_read = allow(["s3:GetObject"], [bucket_arn(Ref(PARAM_ARTIFACTS_BUCKET), f"/{template.key}")])
@@ -141,16 +140,15 @@ def add_functions(t: Template, config: PlatformConfig, *, bus: EventBus, queue: 
     project_functions = arn("lambda", f"function:{n.project_function_prefix}*")
     statements = {
         "init": [
-            allow([*stack_read, "cloudformation:CreateStack", "cloudformation:UpdateStack",
-                   "cloudformation:DeleteStack", "cloudformation:TagResource"], [stacks]),
-            template_read, *tickets,
+            # TagResource: CreateStack with tags (the template hash `update` rolls forward by).
+            allow([*stack_read, "cloudformation:CreateStack", "cloudformation:DeleteStack",
+                   "cloudformation:TagResource"], [stacks]),
+            pass_stack_role, template_read, *tickets,
             table_access(ids.PROJECTS_TABLE, READ + WRITE),
             table_access(ids.USERS_TABLE, READ),
             log_groups_write(f"{n.project_log_group_prefix}*/event"),
         ],
-        "deploy": [
-            allow([*stack_read, "cloudformation:UpdateStack", "cloudformation:TagResource"], [stacks]),
-            template_read,
+        "deploy": [  # no CloudFormation: project stacks are created by init and rolled forward by `update`
             table_access(ids.PROJECTS_TABLE, READ + WRITE),
             table_access(ids.DEPLOYMENTS_TABLE, READ + WRITE),
             table_access(ids.USERS_TABLE, READ),
