@@ -52,7 +52,7 @@ def table_env(n: names.Names) -> dict[str, str]:
 
 
 def store_for(c: Context) -> Store:
-    dynamodb = c.session().resource("dynamodb", region_name=c.region_name, endpoint_url=c.endpoint_url)
+    dynamodb = c.clients.resource("dynamodb", region=c.region_name)
     return Store(dynamodb, table_env(c.names))
 
 

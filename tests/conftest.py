@@ -5,6 +5,7 @@ test is marked `denied_by_iam` (and then it must have been denied)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -24,3 +25,39 @@ def iam_allows_every_call(request: pytest.FixtureRequest) -> Iterator[None]:
         assert new, "the test expects a call to be denied, and none was"
     else:
         assert not new, "IAM denied a call the code makes:\n" + "\n".join(d.describe() for d in new)
+
+
+ALLOWED_UNUSED = Path(__file__).with_name("iam_unused_grants.txt")
+
+
+def _allowed_unused() -> dict[str, str]:
+    """`<role>: <action>  # why it is granted though no test makes the call`, a line each."""
+    entries = {}
+    for line in ALLOWED_UNUSED.read_text().splitlines():
+        grant, _, reason = line.partition("#")
+        if grant.strip():
+            entries[grant.strip()] = reason.strip()
+    return entries
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """After the whole suite: every grant of a role the tests ran is used by some call, or is listed
+    with its reason. (A part of the suite cannot tell, so it checks nothing.)"""
+    config = session.config
+    whole = not config.option.keyword and not config.option.markexpr and not config.option.deselect and (
+        [Path(a).resolve() for a in config.args] in ([], [Path(config.rootpath, "tests").resolve()])
+    )
+    if not whole or exitstatus != 0 or not IAM.principals:
+        return
+    unused, allowed = set(IAM.unused()), _allowed_unused()
+    unlisted = sorted(unused - set(allowed))
+    stale = sorted(set(allowed) - unused)
+    if unlisted or stale:
+        reporter = config.pluginmanager.get_plugin("terminalreporter")
+        lines = ["IAM grants no test used (remove them, or list them with a reason in "
+                 f"{ALLOWED_UNUSED.name}):", *unlisted]
+        if stale:
+            lines += ["Listed as unused but used now (drop the line):", *stale]
+        if reporter is not None:
+            reporter.write_line("\n".join(lines), red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

@@ -21,7 +21,7 @@ from botocore.exceptions import ClientError
 from botocore.session import get_session
 
 from battleshiper_cli.local.iam.actions import Where, requests_for
-from battleshiper_cli.local.iam.policy import Decision, Grant, Policy, Request, evaluate
+from battleshiper_cli.local.iam.policy import Decision, Grant, Policy, Request, evaluate, wildcard_match
 
 # Query-protocol services answer "AccessDenied"; JSON and rest-json ones "AccessDeniedException".
 ACCESS_DENIED = {"s3": "AccessDenied", "cloudformation": "AccessDenied", "iam": "AccessDenied",
@@ -59,7 +59,7 @@ class Denial:
 class Recorder:
     """Every decision of every principal (thread-safe: the local platform calls from many threads)."""
 
-    used: set[tuple[str, Grant]] = field(default_factory=set)
+    used: set[tuple[str, Grant, str]] = field(default_factory=set)  # (principal, statement, action)
     denials: list[Denial] = field(default_factory=list)
     principals: dict[str, Principal] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -68,20 +68,29 @@ class Recorder:
         with self._lock:
             self.principals.setdefault(principal.name, principal)
             if decision.allowed:
-                self.used.update((principal.name, g) for g in decision.grants)
+                self.used.update((principal.name, g, request.action) for g in decision.grants)
             else:
                 self.denials.append(Denial(principal.name, request, decision.reason))
 
-    def unused(self) -> list[tuple[str, Grant, Mapping[str, Any]]]:
-        """Allow statements of recorded principals that no call used."""
-        found = []
+    def unused(self) -> list[str]:
+        """`<role>: <action>` for each action an Allow statement of a recorded role grants and no call
+        used (an action pattern counts as used when a call's action matched it)."""
+        found = set()
         for name, principal in sorted(self.principals.items()):
             for policy in principal.policies:
                 for index, statement in enumerate(policy.statements):
+                    if statement.get("Effect") != "Allow":
+                        continue
                     grant = Grant(policy.name, index)
-                    if statement.get("Effect") == "Allow" and (name, grant) not in self.used:
-                        found.append((name, grant, statement))
-        return found
+                    used = [a for p, g, a in self.used if p == name and g == grant]
+                    for pattern in _as_list(statement.get("Action")):
+                        if not any(wildcard_match(str(pattern), a, ignore_case=True) for a in used):
+                            found.add(f"{name}: {pattern}")
+        return sorted(found)
+
+
+def _as_list(value: Any) -> list[Any]:
+    return [] if value is None else list(value) if isinstance(value, list | tuple) else [value]
 
 
 Lookup = Callable[[str, dict[str, Any]], None]

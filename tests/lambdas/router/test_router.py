@@ -229,7 +229,8 @@ def test_the_lambda_handler_reads_its_secret_once_and_serves(monkeypatch: pytest
     monkeypatch.setenv(Env.ORIGIN_SECRET_ARN, arn)
     monkeypatch.setenv(Env.PROJECT_BUCKET, BUCKET)
     monkeypatch.setenv(Env.PROJECT_FUNCTION_PREFIX, PREFIX)
-    monkeypatch.setattr(router_handler, "_router", None)
+    # A new container: the module's handler as Lambda imports it, built on its first event.
+    monkeypatch.setattr(router_handler, "handler", router_handler.lambda_handler(router_handler.create))
     assert router_handler.handler(event("shop", "/about.html"), None)["body"] == "<h1>About</h1>"
     secrets.update_secret(SecretId=arn, SecretString="rotated")
     # Cached for the container: the value read first still holds.
