@@ -41,6 +41,16 @@ WILDCARD_WRITE_ACTIONS = frozenset(
 )
 
 
+# The one vocabulary of data-plane actions: exactly the calls the runtime makes (lambdas/shared/store.py,
+# quotas.py, routes.py). Scans are the administrator's alone (`TABLE_SCAN`).
+TABLE_READ = ["dynamodb:GetItem", "dynamodb:Query"]
+TABLE_WRITE = ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]
+TABLE_SCAN = ["dynamodb:Scan"]
+ROUTE_STORE_ACCESS = [
+    f"cloudfront-keyvaluestore:{verb}" for verb in ("DescribeKeyValueStore", "GetKey", "UpdateKeys")
+]
+
+
 def arn(service: str, resource: str, region: bool = True, account: bool = True) -> Sub:
     """An ARN in the stack's partition (`resource` may use `${...}` Sub variables)."""
     return Sub(

@@ -80,6 +80,10 @@ from templates.common import (
     PARAM_GITHUB_SECRET,
     PARTITION,
     REGION,
+    ROUTE_STORE_ACCESS,
+    TABLE_READ,
+    TABLE_SCAN,
+    TABLE_WRITE,
     URL_SUFFIX,
     FunctionSpec,
     allow,
@@ -119,21 +123,6 @@ TABLE_ENV = {
     "nonces": Env.NONCES_TABLE,
 }
 
-TABLE_READ = [
-    "dynamodb:GetItem",
-    "dynamodb:BatchGetItem",
-    "dynamodb:Query",
-    "dynamodb:Scan",
-    "dynamodb:ConditionCheckItem",
-]
-TABLE_WRITE = ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"]
-ROUTE_STORE_WRITE = [
-    "cloudfront-keyvaluestore:DescribeKeyValueStore",
-    "cloudfront-keyvaluestore:GetKey",
-    "cloudfront-keyvaluestore:PutKey",
-    "cloudfront-keyvaluestore:DeleteKey",
-    "cloudfront-keyvaluestore:UpdateKeys",
-]
 # CloudFront's managed "all methods" list, for behaviours that reach the API.
 ALL_METHODS = ["GET", "HEAD", "OPTIONS", "PUT", "PATCH", "POST", "DELETE"]
 
@@ -385,7 +374,7 @@ def _extra_rights(config: PlatformConfig, fn: ApiFunction) -> list[Statement]:
     if fn.module == "resource":
         return [
             _put_events(),
-            allow(ROUTE_STORE_WRITE, [GetAtt(ids.ROUTE_STORE, "Arn")]),
+            allow(ROUTE_STORE_ACCESS, [GetAtt(ids.ROUTE_STORE, "Arn")]),
             # fetchlog reads with FilterLogEvents (bounded window, no Logs Insights queries left running).
             allow(["logs:FilterLogEvents"], [_project_log_groups(config)]),
             _project_event_log_write(config),
@@ -393,7 +382,9 @@ def _extra_rights(config: PlatformConfig, fn: ApiFunction) -> list[Statement]:
             *_rollback_rights(config),
         ]
     if fn.module == "admin":
-        return [_put_events(), allow(["logs:FilterLogEvents"], platform_groups)]
+        # Listing every user (role managers) and every subscription: the only scans of the platform.
+        scanned = [GetAtt(TABLE_IDS[k], "Arn") for k in ("users", "subscriptions")]
+        return [_put_events(), allow(["logs:FilterLogEvents"], platform_groups), allow(TABLE_SCAN, scanned)]
     if fn.module == "webhook":
         return [_put_events(), _project_event_log_write(config), *_build_trigger_rights()]
     return []

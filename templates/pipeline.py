@@ -25,6 +25,9 @@ from lambdas.shared.names import Env
 from templates import build_network, ids, project_stack
 from templates.common import (
     PARAM_ARTIFACTS_BUCKET,
+    ROUTE_STORE_ACCESS,
+    TABLE_READ,
+    TABLE_WRITE,
     FunctionSpec,
     actions,
     allow,
@@ -36,12 +39,6 @@ from templates.config import PlatformConfig
 from templates.storage import bucket_policy, private_bucket
 
 PIPELINE_TIMEOUT_SECONDS = 900
-
-READ = ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query"]
-WRITE = ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem",
-         "dynamodb:ConditionCheckItem"]
-ROUTE_STORE_WRITE = [f"cloudfront-keyvaluestore:{verb}" for verb in
-                     ("DescribeKeyValueStore", "GetKey", "ListKeys", "PutKey", "DeleteKey", "UpdateKeys")]
 
 
 # --- small helpers -------------------------------------------------------------------------------
@@ -144,18 +141,18 @@ def add_functions(t: Template, config: PlatformConfig, *, bus: EventBus, queue: 
             allow([*stack_read, "cloudformation:CreateStack", "cloudformation:DeleteStack",
                    "cloudformation:TagResource"], [stacks]),
             pass_stack_role, template_read, *tickets,
-            table_access(ids.PROJECTS_TABLE, READ + WRITE),
-            table_access(ids.USERS_TABLE, READ),
+            table_access(ids.PROJECTS_TABLE, [*TABLE_READ, *TABLE_WRITE]),
+            table_access(ids.USERS_TABLE, TABLE_READ),
             log_groups_write(f"{n.project_log_group_prefix}*/event"),
         ],
         "deploy": [  # no CloudFormation: project stacks are created by init and rolled forward by `update`
-            table_access(ids.PROJECTS_TABLE, READ + WRITE),
-            table_access(ids.DEPLOYMENTS_TABLE, READ + WRITE),
-            table_access(ids.USERS_TABLE, READ),
-            table_access(ids.SUBSCRIPTIONS_TABLE, READ),
+            table_access(ids.PROJECTS_TABLE, [*TABLE_READ, *TABLE_WRITE]),
+            table_access(ids.DEPLOYMENTS_TABLE, [*TABLE_READ, *TABLE_WRITE]),
+            table_access(ids.USERS_TABLE, TABLE_READ),
+            table_access(ids.SUBSCRIPTIONS_TABLE, TABLE_READ),
             *bucket_access(Ref(bucket), ["s3:GetObject", "s3:DeleteObject"]),
             *bucket_access(Ref(ids.PROJECT_BUCKET), ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"]),
-            allow(ROUTE_STORE_WRITE, [GetAtt(ids.ROUTE_STORE, "Arn")]),
+            allow(ROUTE_STORE_ACCESS, [GetAtt(ids.ROUTE_STORE, "Arn")]),
             # New code (GetFunction: the update waiter), a version and an alias per deployment
             # (`names.deployment_alias`), `live` created at the first go-live and moved after.
             allow(actions("lambda", "GetFunction", "UpdateFunctionCode", "PublishVersion", "GetAlias",
@@ -170,12 +167,12 @@ def add_functions(t: Template, config: PlatformConfig, *, bus: EventBus, queue: 
             *tickets,
             # May a maintainer delete another's project; the owner's project count comes back with the
             # record (`quotas.release_project`, one transaction).
-            table_access(ids.USERS_TABLE, [*READ, "dynamodb:UpdateItem"]),
-            table_access(ids.PROJECTS_TABLE, READ + WRITE),
-            table_access(ids.DEPLOYMENTS_TABLE, READ + WRITE),
+            table_access(ids.USERS_TABLE, [*TABLE_READ, "dynamodb:UpdateItem"]),
+            table_access(ids.PROJECTS_TABLE, [*TABLE_READ, *TABLE_WRITE]),
+            table_access(ids.DEPLOYMENTS_TABLE, [*TABLE_READ, *TABLE_WRITE]),
             *bucket_access(Ref(bucket), ["s3:DeleteObject"]),
             *bucket_access(Ref(ids.PROJECT_BUCKET), ["s3:DeleteObject"]),
-            allow(ROUTE_STORE_WRITE, [GetAtt(ids.ROUTE_STORE, "Arn")]),
+            allow(ROUTE_STORE_ACCESS, [GetAtt(ids.ROUTE_STORE, "Arn")]),
             log_groups_write(f"{n.project_log_group_prefix}*/event"),
         ],
     }
