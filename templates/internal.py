@@ -440,7 +440,9 @@ def add_api_functions(
     """One function per API prefix, keyed by route."""
     functions: dict[str, Function] = {}
     for fn in API_FUNCTIONS:
-        statements = [_reads(*fn.tables), _secret(ids.ORIGIN_SECRET, *fn.secrets)]
+        # The webhook is called by GitHub and checks its HMAC signature, not the origin secret.
+        read = fn.secrets if fn.module == "webhook" else (ids.ORIGIN_SECRET, *fn.secrets)
+        statements = [_reads(*fn.tables), *([_secret(*read)] if read else [])]
         written = [kind for kind, access in fn.tables.items() if access == "rw"]
         if written:
             statements.append(_writes(*written))
