@@ -40,12 +40,13 @@ def as_json(local: Local, *args: str) -> Any:
 
 def wait_for(check: Callable[[], Any], timeout: float = 300) -> Any:
     deadline = time.monotonic() + timeout
+    found = None
     while time.monotonic() < deadline:
         found = check()
         if found:
             return found
         time.sleep(0.3)
-    pytest.fail("timed out")
+    pytest.fail(f"timed out (last answer: {found!r})")
 
 
 def test_operator_commands_against_the_local_platform(local: Local, tmp_path: Any) -> None:
@@ -67,7 +68,11 @@ def test_operator_commands_against_the_local_platform(local: Local, tmp_path: An
     def shown() -> dict[str, Any]:
         return dict(as_json(local, "project", "show", PROJECT))
 
-    wait_for(lambda: shown()["project"]["status"] == "READY", 60)
+    deadline = time.monotonic() + 60
+    while (project := shown()["project"])["status"] != "READY":
+        if time.monotonic() > deadline:
+            pytest.fail(f"the project did not become READY: {project}")
+        time.sleep(0.3)
 
     # build: the operator starts a build of a given commit; it goes live.
     started = as_json(local, "project", "build", PROJECT, "--commit", first_commit)
