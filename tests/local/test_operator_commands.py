@@ -54,8 +54,13 @@ def test_operator_commands_against_the_local_platform(local: Local, tmp_path: An
     remote = local.data_dir / "git" / "local" / f"{PROJECT}.git"
     git("init", "-q", "--bare", "--initial-branch=main", str(remote))
     source = sample.prepare(tmp_path / PROJECT)
-    # Two commits before the project exists (their webhooks find no project): the CLI builds the first.
+    # A commit before the project exists (its webhook finds no project): the CLI builds it.
+    log = local.data_dir / "up.log"
+    delivered = log.read_text().count("push webhook:")
     first_commit = sample.push_directory(remote, source, "first")
+    # The stand-in notices pushes on its own schedule: let its webhook for this one (which finds no
+    # project) arrive before the project exists, or it would start a build of its own.
+    wait_for(lambda: log.read_text().count("push webhook:") > delivered, 60)
     repository = wait_for(lambda: [
         r for r in json.loads(api(local, session, "GET", "/api/resource/listrepository").body)["repositories"]
         if r["full_name"] == f"local/{PROJECT}"
