@@ -59,7 +59,8 @@ def up(
     sample: bool = typer.Option(True, help="Create, build and deploy the sample project."),
 ) -> None:
     """Start the local platform and, with --sample, build and deploy the sample project."""
-    from battleshiper_cli.local.platform import LocalError, LocalPlatform, check_node, check_port
+    from battleshiper_cli.local.errors import LocalError, check_node, check_port
+    from battleshiper_cli.local.platform import LocalPlatform
 
     state = _state(data_dir)
     if state and _alive(int(str(state["pid"]))):

@@ -9,16 +9,11 @@ memory for the life of the process; the data folder keeps the git repositories a
 
 from __future__ import annotations
 
-import base64
 import functools
 import io
 import json
 import logging
-import mimetypes
 import os
-import shutil
-import socket
-import tempfile
 import threading
 import time
 import urllib.error
@@ -29,19 +24,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from battleshiper_cli import packaging
 from battleshiper_cli.local import aws as local_aws
 from battleshiper_cli.local import sample
 from battleshiper_cli.local.aws import ACCOUNT, REGION, MotoServer
 from battleshiper_cli.local.batch import LocalBatch
 from battleshiper_cli.local.bus import LocalBus, LocalRule
 from battleshiper_cli.local.control import STATE_FILE, ControlServer, RouteStoreApi
+from battleshiper_cli.local.dashboard import dashboard_server
 from battleshiper_cli.local.edge import EdgeFunctions, LocalEdge, SyncedRouteStore
+from battleshiper_cli.local.errors import check_node, check_port
 from battleshiper_cli.local.functions import ProjectFunctions
-from battleshiper_cli.local.github import LocalGitHub
+from battleshiper_cli.local.git_host import LocalGitHub
 from battleshiper_cli.local.iam.enforce import Recorder
-from battleshiper_cli.local.node import NodeInvoker, extract_handler
-from battleshiper_cli.local.sample import push_directory
 from battleshiper_cli.local.stacks import LocalStacks
 from battleshiper_cli.local.wiring import LocalLambda, Wiring, role_lookup
 from lambdas.shared import names, sessions
@@ -64,10 +58,6 @@ SUBSCRIPTION = "local"
 SAMPLE_PROJECT = "sample"
 
 
-class LocalError(Exception):
-    """Cannot start; the message says how to fix it (one line)."""
-
-
 @dataclass
 class LocalContext:
     """What Lambda hands a handler as `context`, as far as our handlers read it."""
@@ -77,23 +67,6 @@ class LocalContext:
 
     def get_remaining_time_in_millis(self) -> int:
         return 900_000
-
-
-def check_port(port: int) -> None:
-    with socket.socket() as s:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server will: TIME_WAIT is no user
-        try:
-            s.bind(("127.0.0.1", port))
-        except OSError as err:
-            raise LocalError(
-                f"port {port} is in use: stop what uses it or choose another with --port"
-            ) from err
-
-
-def check_node() -> None:
-    if shutil.which("node") is None or shutil.which("git") is None:
-        missing = "Node.js" if shutil.which("node") is None else "git"
-        raise LocalError(f"{missing} is not installed: install it (Node.js 20 or newer, git) and run again")
 
 
 def _zip(files: dict[str, bytes]) -> bytes:
@@ -275,34 +248,8 @@ class LocalPlatform:
         self._closers.append(self.control.stop)
 
     def _dashboard(self) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
-        """The dashboard's server function (its adapter build) in Node.js, its static files from the build."""
-        # The same build `battleshiper package` ships; rebuilt only when the dashboard's sources changed.
-        build = packaging.build_dashboard(packaging.dashboard_inputs())
-        archive = build / names.BUILD_SERVER_ZIP
-        invoker = NodeInvoker({"dashboard": extract_handler(archive, self.data / "functions" / "dashboard")})
-        self._closers.append(invoker.close)
-        roots = [build / names.BUILD_CLIENT_DIR, build / names.BUILD_PRERENDERED_DIR]
-
-        def serve(event: dict[str, Any], _ctx: Any) -> dict[str, Any]:
-            path = event["rawPath"]
-            for root in roots:
-                for candidate in (
-                    root / path.lstrip("/"),
-                    root / (path.strip("/") + ".html"),
-                    root / path.lstrip("/") / "index.html",
-                ):
-                    if ".." not in path and candidate.is_file():
-                        return {
-                            "statusCode": 200,
-                            "isBase64Encoded": True,
-                            "headers": {
-                                "content-type": mimetypes.guess_type(candidate.name)[0]
-                                or "application/octet-stream"
-                            },
-                            "body": base64.b64encode(candidate.read_bytes()).decode(),
-                        }
-            return dict(json.loads(invoker.invoke("dashboard", names.LIVE_ALIAS, json.dumps(event).encode())))
-
+        serve, close = dashboard_server(self.data / "functions" / "dashboard")
+        self._closers.append(close)
         return serve
 
     def _wire_rules(self) -> None:
@@ -405,38 +352,8 @@ class LocalPlatform:
         return found[0] if found else None
 
     def create_sample(self, name: str = SAMPLE_PROJECT, timeout: float = 900) -> str:
-        """Create the sample project from a local repository, let the pipeline build and deploy it, and
-        return its URL once it answers."""
-        if self.project(name) is not None:
-            return self.project_url(name)
-        full_name = f"{LOGIN}/{name}"
-        repo = self.github.create_repository(full_name)
-        if not self.github._read_heads(self.github.path(full_name)):
-            with tempfile.TemporaryDirectory() as work:
-                push_directory(self.github.path(full_name), sample.prepare(Path(work) / "app"))
-        status, answer = self.api(
-            "POST",
-            "/api/resource/createproject",
-            {"project_name": name, "repository_id": repo.id, "install_command": sample.INSTALL_COMMAND},
-        )
-        if status != 201:
-            raise LocalError(f"the sample project was not created: {answer}")
-        if not sample.wait_for(lambda: (self.project(name) or {}).get("status") == "READY", 60, 0.3):
-            raise LocalError(f"the sample project's stack was not created: {self.project(name)}")
-        status, answer = self.api("POST", "/api/resource/buildproject", {"project_name": name})
-        if status not in (200, 201, 202):
-            raise LocalError(f"the sample project's build did not start: {answer}")
-        self.log("building the sample project (npm install and vite build; the first time takes a while)")
-        final = sample.wait_for(
-            lambda: (self.project(name) or {}).get("status") in ("LIVE", "FAILED") and self.project(name),
-            timeout,
-        )
-        if not final or final["status"] != "LIVE":
-            raise LocalError(
-                f"the sample project did not go live: {(final or {}).get('status_reason', 'timed out')}"
-                f" (see `battleshiper project logs {name} --local`)"
-            )
-        return self.project_url(name)
+        """Create the sample project, let the pipeline build and deploy it; its URL once it answers."""
+        return sample.create(self, name, timeout)
 
     # --- state and stop --------------------------------------------------------------------------------
 

@@ -12,7 +12,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from battleshiper_cli.local.github import git
+from battleshiper_cli.local.errors import LocalError
+from battleshiper_cli.local.git_host import git
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE_APP = ROOT / "tests" / "fixtures" / "sample-app"
@@ -75,3 +76,39 @@ def wait_for(check: Callable[[], Any], timeout: float, interval: float = 1.0) ->
         if value or time.monotonic() > deadline:
             return value
         time.sleep(interval)
+
+
+def create(platform: Any, name: str, timeout: float) -> str:
+    """Create the sample project from a local repository, let the pipeline build and deploy it, and
+    return its URL once it answers."""
+    if platform.project(name) is not None:
+        return platform.project_url(name)
+    full_name = f"{platform.github.account.login}/{name}"
+    repo = platform.github.create_repository(full_name)
+    if not platform.github._read_heads(platform.github.path(full_name)):
+        with tempfile.TemporaryDirectory() as work:
+            push_directory(platform.github.path(full_name), prepare(Path(work) / "app"))
+    status, answer = platform.api(
+        "POST",
+        "/api/resource/createproject",
+        {"project_name": name, "repository_id": repo.id, "install_command": INSTALL_COMMAND},
+    )
+    if status != 201:
+        raise LocalError(f"the sample project was not created: {answer}")
+    if not wait_for(lambda: (platform.project(name) or {}).get("status") == "READY", 60, 0.3):
+        raise LocalError(f"the sample project's stack was not created: {platform.project(name)}")
+    status, answer = platform.api("POST", "/api/resource/buildproject", {"project_name": name})
+    if status not in (200, 201, 202):
+        raise LocalError(f"the sample project's build did not start: {answer}")
+    platform.log("building the sample project (npm install and vite build; the first time takes a while)")
+    final = wait_for(
+        lambda: (platform.project(name) or {}).get("status") in ("LIVE", "FAILED") and platform.project(name),
+        timeout,
+    )
+    if not final or final["status"] != "LIVE":
+        raise LocalError(
+            f"the sample project did not go live: {(final or {}).get('status_reason', 'timed out')}"
+            f" (see `battleshiper project logs {name} --local`)"
+        )
+    return platform.project_url(name)
+

@@ -11,7 +11,7 @@ import time
 from typing import Any
 
 from battleshiper_cli import packaging
-from battleshiper_cli.local.github import git
+from battleshiper_cli.local.git_host import git
 from tests.local.conftest import Local
 from tests.local.test_local_platform import api, sign_in
 

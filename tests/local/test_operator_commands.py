@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from battleshiper_cli.local import sample
-from battleshiper_cli.local.github import git
+from battleshiper_cli.local.git_host import git
 from lambdas.shared import names
 from tests.local.conftest import Local
 from tests.local.test_local_platform import api, sign_in
