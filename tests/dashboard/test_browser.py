@@ -28,6 +28,7 @@ from lambdas.shared import names
 from lambdas.shared.models import Deployment, DeploymentStatus, Limits, ProjectStatus, Role, Subscription
 from lambdas.shared.names import Env
 from lambdas.shared.store import Store
+from tests.support.browser import chromium_env
 from tests.support.events import DOMAIN, http_event
 from tests.support.platform import provision
 
@@ -155,8 +156,8 @@ def run_browser(platform: Platform, github: GitHubStandIn, scenario: str, on_lin
     shutil.rmtree(SHOTS / scenario, ignore_errors=True)  # only this run's screenshots
     process = subprocess.Popen(["node", str(SCRIPT), platform.url, DOMAIN, str(SHOTS / scenario), scenario,
                                 github.url],
-                               cwd=packaging.DASHBOARD, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               text=True)
+                               cwd=packaging.DASHBOARD, env=chromium_env(), stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
     assert process.stdout is not None
     out = []
     deadline = time.monotonic() + 120

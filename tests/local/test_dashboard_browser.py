@@ -13,6 +13,7 @@ from typing import Any
 from battleshiper_cli import packaging
 from battleshiper_cli.local.git_host import git
 from tests.local.conftest import Local
+from tests.support.browser import chromium_env
 from tests.local.test_local_platform import api, sign_in
 
 SCRIPT = packaging.DASHBOARD / "e2e" / "local.mjs"  # beside node_modules, where playwright-core resolves
@@ -44,7 +45,7 @@ def test_the_dashboard_in_a_browser_against_the_local_platform(local: Local) -> 
     shutil.rmtree(SHOTS, ignore_errors=True)  # only this run's screenshots
     done = subprocess.run(
         ["node", str(SCRIPT), f"http://localhost:{local.port}", str(SHOTS), PROJECT, f"local/{PROJECT}"],
-        cwd=packaging.DASHBOARD, capture_output=True, text=True, timeout=120,
+        cwd=packaging.DASHBOARD, env=chromium_env(), capture_output=True, text=True, timeout=120,
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert done.stdout.strip().splitlines()[-1] == "OK"

@@ -1,18 +1,10 @@
 // Drives Debian's Chromium through the dashboard. The browser believes it is at https://<domain>: every
 // request there is answered by the local server (BASE), so cookies, Secure and Origin behave as in AWS.
-import { mkdirSync } from 'node:fs';
-import { chromium } from 'playwright-core';
+import { helpers, openBrowser, runScript } from './chromium.mjs';
 
 const [BASE, DOMAIN, SHOTS, SCENARIO, GITHUB] = process.argv.slice(2);
 const SITE = `https://${DOMAIN}`;
-mkdirSync(SHOTS, { recursive: true });
-
-const browser = await chromium.launch({
-  executablePath: '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-});
-const context = await browser.newContext({ viewport: { width: 390, height: 844 } });
+const { browser, context } = await openBrowser(SHOTS);
 // Playwright routes only the first request of a redirect chain, so a redirect becomes a page that moves on
 // by itself: each hop is then a new navigation, routed again (its Set-Cookie headers are kept).
 async function forward(route, url) {
@@ -28,10 +20,9 @@ await context.route(`${SITE}/**`, (route) => forward(route, BASE + route.request
 await context.route(`${GITHUB}/**`, (route) => forward(route, route.request().url()));
 const page = await context.newPage();
 if (process.env.E2E_DEBUG) page.on('requestfailed', (r) => console.error('failed', r.url(), r.failure()?.errorText));
-const shot = (name) => page.screenshot({ path: `${SHOTS}/${name}.png`, fullPage: true });
-const expectText = async (text) => page.getByText(text, { exact: false }).first().waitFor({ timeout: 10000 });
+const { shot, expectText } = helpers(page, SHOTS);
 
-try {
+await runScript(browser, shot, async () => {
   await page.goto(SITE + '/');
   await shot('landing');
   await page.getByRole('link', { name: 'Sign in with GitHub' }).first().click();
@@ -71,11 +62,4 @@ try {
     await expectText('is live again');
     await shot('project-live');
   }
-  console.log('OK');
-} catch (error) {
-  await shot('failure').catch(() => {});
-  console.error(error.stack ?? String(error));
-  process.exitCode = 1;
-} finally {
-  await browser.close();
-}
+});
