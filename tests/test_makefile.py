@@ -12,7 +12,9 @@ ROOT = Path(__file__).resolve().parents[1]
 ABSENT = "chromium-not-installed-here"
 
 
-def make_chromium(tmp_path: Path, *, uid: int, command: str = ABSENT) -> tuple[subprocess.CompletedProcess[str], str]:
+def make_chromium(
+    tmp_path: Path, *, uid: int, command: str = ABSENT,
+) -> tuple[subprocess.CompletedProcess[str], str]:
     """`make chromium` with stand-ins for `id` and `apt-get` first on PATH; returns apt-get's calls too."""
     bin_dir, calls = tmp_path / "bin", tmp_path / "apt-calls"
     bin_dir.mkdir()

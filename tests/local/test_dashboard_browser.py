@@ -13,8 +13,8 @@ from typing import Any
 from battleshiper_cli import packaging
 from battleshiper_cli.local.git_host import git
 from tests.local.conftest import Local
-from tests.support.browser import chromium_env
 from tests.local.test_local_platform import api, sign_in
+from tests.support.browser import chromium_env
 
 SCRIPT = packaging.DASHBOARD / "e2e" / "local.mjs"  # beside node_modules, where playwright-core resolves
 SHOTS = packaging.DASHBOARD / "test-results" / "screenshots" / "local"

@@ -9,5 +9,5 @@ import shutil
 def chromium_env() -> dict[str, str]:
     """The environment for a browser script: this process's, plus where Chromium is."""
     path = shutil.which("chromium") or shutil.which("chromium-browser")
-    assert path, "Chromium is not installed: run `make test`, which installs it (or `apt-get install chromium`)"
+    assert path, "Chromium is missing: `make test` installs it (or run `apt-get install chromium`)"
     return {**os.environ, "BATTLESHIPER_CHROMIUM": path}
