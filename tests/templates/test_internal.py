@@ -9,7 +9,7 @@ import pytest
 from troposphere import Template
 
 from lambdas.shared.names import Names
-from templates import ids, internal
+from templates import dashboard, ids, internal
 from templates.config import Artifact, PlatformConfig, placeholder_artifacts
 from templates.platform import add_dependency_layer, add_parameters, build_platform_template
 
@@ -262,7 +262,7 @@ def test_the_pre_traffic_hook_grant_does_not_change_with_the_release() -> None:
                  "dashboard-assets": Artifact(key=f"dashboard-assets/{digest}.zip", sha256=digest)}
     released = render(PlatformConfig(artifacts=artifacts))
     policy = json.dumps(props(released, "DashboardPreTrafficHookRole")["Policies"])
-    assert digest not in policy and internal.release_hash(PlatformConfig(artifacts=artifacts)) not in policy
+    assert digest not in policy and dashboard.release_hash(PlatformConfig(artifacts=artifacts)) not in policy
     assert policy == json.dumps(props(render(), "DashboardPreTrafficHookRole")["Policies"])
     env = props(released, "DashboardPreTrafficHook")["Environment"]["Variables"]
     assert env["DASHBOARD_ASSETS_KEY"] == f"dashboard-assets/{digest}.zip"
