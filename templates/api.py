@@ -14,9 +14,6 @@ from troposphere.logs import LogGroup
 from lambdas.shared.names import BUILD_SPEC_FILE, EVENT_SOURCE, LIVE_ALIAS, PLATFORM_LOG_KINDS, Env
 from templates import ids
 from templates.common import (
-    PARAM_ADMIN,
-    PARAM_DOMAIN,
-    PARAM_GITHUB_SECRET,
     PARTITION,
     ROUTE_STORE_ACCESS,
     TABLE_READ,
@@ -29,6 +26,7 @@ from templates.common import (
 )
 from templates.config import PlatformConfig
 from templates.data import table_environment
+from templates.parameters import PARAM_ADMIN, PARAM_DOMAIN, PARAM_GITHUB_SECRET
 
 API_ROUTES = ("auth", "user", "resource", "admin", "pipeline")  # ANY /api/<prefix>/{proxy+}
 

@@ -22,9 +22,6 @@ from troposphere.s3 import Bucket
 from lambdas.shared.names import LIVE_ALIAS, Env
 from templates import cdn, ids
 from templates.common import (
-    PARAM_ARTIFACTS_BUCKET,
-    PARAM_CERTIFICATE,
-    PARAM_DOMAIN,
     PARTITION,
     REGION,
     URL_SUFFIX,
@@ -35,6 +32,7 @@ from templates.common import (
     service_role,
 )
 from templates.config import PlatformConfig
+from templates.parameters import PARAM_ARTIFACTS_BUCKET, PARAM_CERTIFICATE, PARAM_DOMAIN
 from templates.storage import cloudfront_readable, origin_access_control, private_bucket
 from templates.versions import published_version
 

@@ -27,15 +27,9 @@ from troposphere.secretsmanager import GenerateSecretString, Secret
 from lambdas.shared import names as n
 from lambdas.shared.names import Env
 from templates import cdn, cloudfront_functions, ids
-from templates.common import (
-    PARAM_DOMAIN,
-    PARAM_WILDCARD_CERTIFICATE,
-    FunctionSpec,
-    allow,
-    arn,
-    python_function,
-)
+from templates.common import FunctionSpec, allow, arn, python_function
 from templates.config import PlatformConfig
+from templates.parameters import PARAM_DOMAIN, PARAM_WILDCARD_CERTIFICATE
 from templates.storage import cloudfront_readable, origin_access_control, private_bucket
 
 # Origin ids; the server-route function selects STATIC_ORIGIN by this id (see server_route.js).

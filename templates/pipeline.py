@@ -24,7 +24,6 @@ from lambdas.shared import names
 from lambdas.shared.names import Env
 from templates import build_network, ids, project_stack
 from templates.common import (
-    PARAM_ARTIFACTS_BUCKET,
     ROUTE_STORE_ACCESS,
     TABLE_READ,
     TABLE_WRITE,
@@ -37,6 +36,7 @@ from templates.common import (
 )
 from templates.config import PlatformConfig
 from templates.data import table_environment
+from templates.parameters import PARAM_ARTIFACTS_BUCKET
 from templates.storage import bucket_policy, private_bucket
 
 PIPELINE_TIMEOUT_SECONDS = 900

@@ -37,7 +37,7 @@ from lambdas.shared import names
 from lambdas.shared.names import PROJECT_NAME_PATTERN, Env, ProjectStackParams
 from templates.common import add_parameter, allow, log_group, log_write, service_role
 from templates.config import BUILD_RUNNER, PlatformConfig
-from templates.platform import BUCKET_PATTERN
+from templates.parameters import BUCKET_PATTERN
 
 PROJECT = "${" + ProjectStackParams.PROJECT_NAME + "}"  # Sub variable of the project name
 BUILD_BUCKET = "${" + ProjectStackParams.BUILD_BUCKET + "}"

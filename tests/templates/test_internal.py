@@ -11,7 +11,8 @@ from troposphere import Template
 from lambdas.shared.names import Names
 from templates import dashboard, ids, internal
 from templates.config import Artifact, PlatformConfig, placeholder_artifacts
-from templates.platform import add_dependency_layer, add_parameters, build_platform_template
+from templates.parameters import add_parameters
+from templates.platform import add_dependency_layer, build_platform_template
 
 NAMES = Names()
 
