@@ -96,22 +96,10 @@ def _table(
 
 
 def add_tables(t: Template, config: PlatformConfig) -> None:
-    _table(
-        t,
-        config,
-        "users",
-        [("id", "S", "HASH")],
-        (USERS_INSTALLATION_INDEX, "installation_id", "N"),
-        retain=True,
-    )
-    _table(
-        t,
-        config,
-        "projects",
-        [("name", "S", "HASH")],
-        (PROJECTS_OWNER_INDEX, "owner_id", "S"),
-        retain=True,
-    )
+    _table(t, config, "users", [("id", "S", "HASH")], (USERS_INSTALLATION_INDEX, "installation_id", "N"),
+           retain=True)
+    _table(t, config, "projects", [("name", "S", "HASH")], (PROJECTS_OWNER_INDEX, "owner_id", "S"),
+           retain=True)
     _table(t, config, "subscriptions", [("id", "S", "HASH")], retain=True)
     _table(
         t,

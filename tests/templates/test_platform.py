@@ -3,17 +3,14 @@ function, policy and bucket must have."""
 
 from __future__ import annotations
 
-import ast
 import json
 from collections import Counter
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from cfnlint.api import lint
 
-import templates
 from templates.common import WILDCARD_WRITE_ACTIONS
 
 READ_VERBS = ("Describe", "Get", "List", "BatchGet", "Query", "Scan", "Lookup", "Search", "Filter", "Head")
@@ -182,22 +179,3 @@ def test_parameters_are_validated(platform: dict[str, Any]) -> None:
     for name, parameter in platform["Parameters"].items():
         assert parameter.get("AllowedPattern"), name
         assert parameter.get("ConstraintDescription"), name
-
-
-
-def test_the_templates_import_neither_boto3_nor_a_function_group() -> None:
-    # Rendering needs no AWS client, and a template depends on no handler code: lambdas.shared only.
-    def imported(path: Path) -> Iterator[str]:
-        for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.Import):
-                yield from (alias.name for alias in node.names)
-            elif isinstance(node, ast.ImportFrom) and node.module:
-                yield from (f"{node.module}.{alias.name}" for alias in node.names)
-
-    def allowed(module: str) -> bool:
-        top = module.split(".")[0]
-        return top not in ("boto3", "botocore", "lambdas") or module.startswith("lambdas.shared.")
-
-    modules = sorted(Path(templates.__file__).parent.glob("*.py"))
-    assert modules
-    assert [(p.name, m) for p in modules for m in imported(p) if not allowed(m)] == []
