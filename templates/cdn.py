@@ -162,18 +162,9 @@ def default_behaviour(origin: str, policy: CachePolicy, *, methods: Sequence[str
 
 
 def distribution(
-    t: Template,
-    logical_id: str,
-    *,
-    comment: str,
-    aliases: list[object],
-    certificate: object,
-    price_class: str,
-    origins: list[Origin],
-    behaviours: list[CacheBehavior],
-    default: DefaultCacheBehavior,
-    tags: dict[str, object],
-    root_object: str | None = None,
+    t: Template, logical_id: str, *, comment: str, aliases: list[object], certificate: object,
+    price_class: str, origins: list[Origin], behaviours: list[CacheBehavior], default: DefaultCacheBehavior,
+    tags: dict[str, object], root_object: str | None = None,
 ) -> Distribution:
     """An HTTP/2 and 3, dual-stack distribution on `aliases`, with an SNI certificate and TLS 1.2 at least."""
     config: dict[str, object] = {
