@@ -21,17 +21,9 @@ from battleshiper_cli.output import console
 from battleshiper_cli.stacks import StackOps
 from battleshiper_cli.zones import MIN_ZONES, choose, fargate_zones
 from lambdas.shared.names import GITHUB_SECRET_KEYS, Names
-from templates.common import (
-    PARAM_ADMIN,
+from templates.parameters import (
+    OPERATOR_PARAMETERS,
     PARAM_BUILD_ZONES,
-    PARAM_CERTIFICATE,
-    PARAM_DOMAIN,
-    PARAM_GITHUB_SECRET,
-    PARAM_WILDCARD_CERTIFICATE,
-)
-from templates.platform import (
-    DOMAIN_PATTERN,
-    GITHUB_USER_PATTERN,
     SECRET_ARN_PATTERN,
     US_EAST_1_CERTIFICATE_PATTERN,
 )
@@ -42,7 +34,9 @@ CERTIFICATE_REGION = "us-east-1"  # CloudFront takes viewer certificates from us
 
 @dataclass(frozen=True)
 class Parameters:
-    """The operator's stack parameters (the artifacts bucket is added by the CLI)."""
+    """The operator's stack parameters (the artifacts bucket and build zones are added by the CLI).
+    Typed fields for the code that reads them; the fields are those of `OPERATOR_PARAMETERS`, in
+    order (tests/templates/test_parameters.py checks)."""
 
     domain: str
     certificate_arn: str
@@ -52,13 +46,7 @@ class Parameters:
 
 
 # Field of Parameters -> template parameter name.
-PARAMETER_KEYS = {
-    "domain": PARAM_DOMAIN,
-    "certificate_arn": PARAM_CERTIFICATE,
-    "wildcard_certificate_arn": PARAM_WILDCARD_CERTIFICATE,
-    "github_secret_arn": PARAM_GITHUB_SECRET,
-    "admin": PARAM_ADMIN,
-}
+PARAMETER_KEYS = {o.field: p.name for p, o in OPERATOR_PARAMETERS}
 
 
 def parameters_from_stack(stack: dict[str, Any], given: dict[str, str | None]) -> Parameters:
@@ -228,20 +216,12 @@ def build_zones_check(ec2: Any, region: str, current: dict[str, Any] | None) -> 
 
 def parameter_checks(params: Parameters) -> list[Check]:
     """The template's own patterns, checked before any AWS call."""
-    rules = [
-        ("domain", params.domain, DOMAIN_PATTERN, "a lowercase host name such as ship.example.com"),
-        ("certificate ARN", params.certificate_arn, US_EAST_1_CERTIFICATE_PATTERN,
-         f"an ACM certificate ARN in {CERTIFICATE_REGION}"),
-        ("wildcard certificate ARN", params.wildcard_certificate_arn, US_EAST_1_CERTIFICATE_PATTERN,
-         f"an ACM certificate ARN in {CERTIFICATE_REGION}"),
-        ("GitHub secret ARN", params.github_secret_arn, SECRET_ARN_PATTERN, "a Secrets Manager secret ARN"),
-        ("admin GitHub user", params.admin, GITHUB_USER_PATTERN, "a GitHub user name"),
-    ]
-    return [
-        Check(name, True, value) if matches(pattern, value)
-        else Check(name, False, f"{value!r} is not {what}")
-        for name, value, pattern, what in rules
-    ]
+    checks = []
+    for p, o in OPERATOR_PARAMETERS:
+        value = getattr(params, o.field)
+        ok = matches(p.pattern, value)
+        checks.append(Check(o.check, ok, value if ok else f"{value!r} is not {p.constraint}"))
+    return checks
 
 
 def run_checks(c: Context, params: Parameters, mode: Mode,

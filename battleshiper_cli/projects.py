@@ -28,14 +28,6 @@ PROJECT_EXIT_CODES_HELP = (
     "error; 3 the operation failed part-way."
 )
 
-# Which Env variable names which table (the same mapping the templates set on the functions).
-TABLE_ENV = {
-    "users": names.Env.USERS_TABLE,
-    "projects": names.Env.PROJECTS_TABLE,
-    "subscriptions": names.Env.SUBSCRIPTIONS_TABLE,
-    "deployments": names.Env.DEPLOYMENTS_TABLE,
-    "nonces": names.Env.NONCES_TABLE,
-}
 DEPLOYMENTS_SHOWN = 10
 
 
@@ -48,7 +40,7 @@ class ProjectMissing(BattleshiperError):
 
 
 def table_env(n: names.Names) -> dict[str, str]:
-    return {variable: n.table(kind) for kind, variable in TABLE_ENV.items()}
+    return names.table_env(n)
 
 
 def store_for(c: Context) -> Store:

@@ -29,8 +29,8 @@ from troposphere.ec2 import (
 )
 
 from templates import ids
-from templates.common import PARAM_BUILD_ZONES
 from templates.config import PlatformConfig
+from templates.parameters import PARAM_BUILD_ZONES
 
 VPC_CIDR = "10.120.0.0/16"
 VPC_RESOLVER = "10.120.0.2/32"  # the Amazon resolver sits at the VPC base address + 2

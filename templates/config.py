@@ -3,11 +3,16 @@ CloudFormation parameters the operator gives at setup (domain, certificates, Git
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from lambdas.shared.names import DEFAULT_STACK_NAME, Names
+
+# The build job's runner script, shipped in lambdas/pipeline and inlined in the project template. Found
+# by its place beside this package, so the templates import no function group.
+BUILD_RUNNER = Path(__file__).resolve().parent.parent / "lambdas" / "pipeline" / "build.mjs"
 
 # The artifacts every installation ships; packaging produces exactly these (tests check both ways).
 ARTIFACT_NAMES = (

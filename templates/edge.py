@@ -12,31 +12,12 @@ from troposphere import GetAtt, Output, Ref, Sub, Tags, Template
 from troposphere.apigatewayv2 import Api, Integration, Route, Stage
 from troposphere.awslambda import Permission
 from troposphere.cloudfront import (
-    CacheBehavior,
-    CacheCookiesConfig,
-    CacheHeadersConfig,
     CachePolicy,
-    CachePolicyConfig,
-    CacheQueryStringsConfig,
-    CustomOriginConfig,
-    DefaultCacheBehavior,
     Distribution,
-    DistributionConfig,
     Function,
-    FunctionAssociation,
     FunctionConfig,
     KeyValueStore,
     KeyValueStoreAssociation,
-    Origin,
-    OriginCustomHeader,
-    OriginRequestCookiesConfig,
-    OriginRequestHeadersConfig,
-    OriginRequestPolicy,
-    OriginRequestPolicyConfig,
-    OriginRequestQueryStringsConfig,
-    ParametersInCacheKeyAndForwardedToOrigin,
-    S3OriginConfig,
-    ViewerCertificate,
 )
 from troposphere.s3 import (
     Bucket,
@@ -45,16 +26,10 @@ from troposphere.secretsmanager import GenerateSecretString, Secret
 
 from lambdas.shared import names as n
 from lambdas.shared.names import Env
-from templates import cloudfront_functions, ids
-from templates.common import (
-    PARAM_DOMAIN,
-    PARAM_WILDCARD_CERTIFICATE,
-    FunctionSpec,
-    allow,
-    arn,
-    python_function,
-)
+from templates import cdn, cloudfront_functions, ids
+from templates.common import FunctionSpec, allow, arn, python_function
 from templates.config import PlatformConfig
+from templates.parameters import PARAM_DOMAIN, PARAM_WILDCARD_CERTIFICATE
 from templates.storage import cloudfront_readable, origin_access_control, private_bucket
 
 # Origin ids; the server-route function selects STATIC_ORIGIN by this id (see server_route.js).
@@ -81,12 +56,6 @@ STATIC_PATHS = (
 ONE_YEAR = 31_536_000
 ROUTER_TIMEOUT = 29  # seconds; API Gateway gives up at 30
 ROUTER_HANDLER = "lambdas.router.handler.handler"
-READ_METHODS = ["GET", "HEAD"]
-
-
-def viewer_request(function: Function) -> list[FunctionAssociation]:
-    return [FunctionAssociation(EventType="viewer-request",
-                                FunctionARN=GetAtt(function, "FunctionMetadata.FunctionARN"))]
 
 
 def add(t: Template, config: PlatformConfig) -> None:
@@ -192,62 +161,22 @@ def edge_function(t: Template, logical_id: str, name: str, role: str, store: Key
 
 def cache_policies(t: Template, config: PlatformConfig) -> tuple[CachePolicy, CachePolicy]:
     names = config.names
-    static = t.add_resource(
-        CachePolicy(
-            "ProjectStaticCachePolicy",
-            CachePolicyConfig=CachePolicyConfig(
-                Name=names.cloudfront("project-static"),
-                Comment="Deployment files: the URI carries project and deployment, so it is the whole key",
-                # Paths are immutable per deployment, so a long edge lifetime is always safe.
-                DefaultTTL=ONE_YEAR, MinTTL=0, MaxTTL=ONE_YEAR,
-                ParametersInCacheKeyAndForwardedToOrigin=ParametersInCacheKeyAndForwardedToOrigin(
-                    CookiesConfig=CacheCookiesConfig(CookieBehavior="none"),
-                    HeadersConfig=CacheHeadersConfig(HeaderBehavior="none"),
-                    QueryStringsConfig=CacheQueryStringsConfig(QueryStringBehavior="none"),
-                    EnableAcceptEncodingGzip=True,
-                    EnableAcceptEncodingBrotli=True,
-                ),
-            ),
-        )
+    # Paths are immutable per deployment, so a long edge lifetime is always safe.
+    static = cdn.cache_policy(
+        t, "ProjectStaticCachePolicy", names.cloudfront("project-static"),
+        comment="Deployment files: the URI carries project and deployment, so it is the whole key",
+        default_ttl=ONE_YEAR, max_ttl=ONE_YEAR,
     )
-    router_policy = t.add_resource(
-        CachePolicy(
-            "ProjectRouterCachePolicy",
-            CachePolicyConfig=CachePolicyConfig(
-                Name=names.cloudfront("project-router"),
-                Comment="Server routes: not cached unless the app sends Cache-Control",
-                # Default 0 = uncached; MaxTTL > 0 because CloudFront refuses compression (and a cache
-                # key) when all three TTLs are 0. Should the app opt into caching, the key keeps hosts
-                # and deployments apart: the edge sets both headers after checking the host.
-                DefaultTTL=0, MinTTL=0, MaxTTL=ONE_YEAR,
-                ParametersInCacheKeyAndForwardedToOrigin=ParametersInCacheKeyAndForwardedToOrigin(
-                    CookiesConfig=CacheCookiesConfig(CookieBehavior="none"),
-                    HeadersConfig=CacheHeadersConfig(
-                        HeaderBehavior="whitelist", Headers=[n.FORWARDED_HOST_HEADER, n.DEPLOYMENT_HEADER]
-                    ),
-                    QueryStringsConfig=CacheQueryStringsConfig(QueryStringBehavior="all"),
-                    EnableAcceptEncodingGzip=True,
-                    EnableAcceptEncodingBrotli=True,
-                ),
-            ),
-        )
+    # Default 0 = uncached; MaxTTL > 0 because CloudFront refuses compression (and a cache key) when
+    # all three TTLs are 0. Should the app opt into caching, the key keeps hosts and deployments
+    # apart: the edge sets both headers after checking the host.
+    router_policy = cdn.cache_policy(
+        t, "ProjectRouterCachePolicy", names.cloudfront("project-router"),
+        comment="Server routes: not cached unless the app sends Cache-Control",
+        default_ttl=0, max_ttl=ONE_YEAR,
+        headers=[n.FORWARDED_HOST_HEADER, n.DEPLOYMENT_HEADER], query_strings=True,
     )
     return static, router_policy
-
-
-def router_origin_request_policy(t: Template, config: PlatformConfig) -> OriginRequestPolicy:
-    return t.add_resource(
-        OriginRequestPolicy(
-            "ProjectRouterOriginRequestPolicy",
-            OriginRequestPolicyConfig=OriginRequestPolicyConfig(
-                Name=config.names.cloudfront("project-router"),
-                Comment="Everything the app may need, except Host (API Gateway routes by its own host)",
-                HeadersConfig=OriginRequestHeadersConfig(HeaderBehavior="allExcept", Headers=["host"]),
-                CookiesConfig=OriginRequestCookiesConfig(CookieBehavior="all"),
-                QueryStringsConfig=OriginRequestQueryStringsConfig(QueryStringBehavior="all"),
-            ),
-        )
-    )
 
 
 def project_distribution(t: Template, config: PlatformConfig, bucket: Bucket, store: KeyValueStore,
@@ -259,86 +188,38 @@ def project_distribution(t: Template, config: PlatformConfig, bucket: Bucket, st
                                  "Project server routes: host -> project headers, prerendered pages", store,
                                  config)
     static_policy, router_policy = cache_policies(t, config)
-    origin_policy = router_origin_request_policy(t, config)
+    forward = cdn.forward_all_but_host(
+        t, "ProjectRouterOriginRequestPolicy", names.cloudfront("project-router"),
+        "Everything the app may need, except Host (API Gateway routes by its own host)",
+    )
     access = origin_access_control(
         t, "ProjectOriginAccessControl", names.cloudfront("project-bucket"),
         "Project CDN reads the project bucket",
     )
-
-    def behaviour(path: str, origin: str, cache_policy: CachePolicy, function: Function,
-                  **extra: object) -> CacheBehavior:
-        return CacheBehavior(
-            PathPattern=path,
-            TargetOriginId=origin,
-            ViewerProtocolPolicy="redirect-to-https",
-            AllowedMethods=READ_METHODS,
-            CachedMethods=READ_METHODS,
-            Compress=True,
-            CachePolicyId=Ref(cache_policy),
-            FunctionAssociations=viewer_request(function),
-            **extra,
-        )
-
-    forward_all = Ref(origin_policy)
     behaviours = [
         *(
-            behaviour(path, ROUTER_ORIGIN, router_policy, server_route, OriginRequestPolicyId=forward_all)
+            cdn.behaviour(path, ROUTER_ORIGIN, router_policy, forward=forward, function=server_route)
             for path in ROUTER_PATHS
         ),
-        *(behaviour(path, STATIC_ORIGIN, static_policy, cache_route) for path in STATIC_PATHS),
+        *(cdn.behaviour(path, STATIC_ORIGIN, static_policy, function=cache_route) for path in STATIC_PATHS),
     ]
-    return t.add_resource(
-        Distribution(
-            ids.PROJECT_DISTRIBUTION,
-            DistributionConfig=DistributionConfig(
-                Enabled=True,
-                Comment=f"{config.stack_name}: projects",
-                Aliases=[Sub("*.${Domain}", Domain=Ref(PARAM_DOMAIN))],
-                ViewerCertificate=ViewerCertificate(
-                    AcmCertificateArn=Ref(PARAM_WILDCARD_CERTIFICATE),
-                    SslSupportMethod="sni-only",
-                    MinimumProtocolVersion="TLSv1.2_2021",
-                ),
-                HttpVersion="http2and3",
-                IPV6Enabled=True,
-                PriceClass="PriceClass_All",
-                Origins=[
-                    Origin(
-                        Id=STATIC_ORIGIN,
-                        DomainName=GetAtt(bucket, "RegionalDomainName"),
-                        OriginAccessControlId=GetAtt(access, "Id"),
-                        S3OriginConfig=S3OriginConfig(OriginAccessIdentity=""),
-                    ),
-                    Origin(
-                        Id=ROUTER_ORIGIN,
-                        DomainName=Sub("${Api}.execute-api.${AWS::Region}.${AWS::URLSuffix}", Api=Ref(api)),
-                        CustomOriginConfig=CustomOriginConfig(
-                            OriginProtocolPolicy="https-only", OriginSSLProtocols=["TLSv1.2"],
-                            OriginReadTimeout=30,
-                        ),
-                        # The router refuses requests without it, so the public execute-api endpoint
-                        # cannot be used to bypass the edge (reference defect A3).
-                        OriginCustomHeaders=[
-                            OriginCustomHeader(
-                                HeaderName=n.ORIGIN_SECRET_HEADER,
-                                HeaderValue=Sub("{{resolve:secretsmanager:${Secret}:SecretString}}",
-                                                Secret=Ref(secret)),
-                            )
-                        ],
-                    ),
-                ],
-                CacheBehaviors=behaviours,
-                DefaultCacheBehavior=DefaultCacheBehavior(
-                    TargetOriginId=ROUTER_ORIGIN,
-                    ViewerProtocolPolicy="redirect-to-https",
-                    AllowedMethods=["GET", "HEAD", "OPTIONS", "PUT", "PATCH", "POST", "DELETE"],
-                    CachedMethods=READ_METHODS,
-                    Compress=True,
-                    CachePolicyId=Ref(router_policy),
-                    OriginRequestPolicyId=forward_all,
-                    FunctionAssociations=viewer_request(server_route),
-                ),
+    return cdn.distribution(
+        t,
+        ids.PROJECT_DISTRIBUTION,
+        comment=f"{config.stack_name}: projects",
+        aliases=[Sub("*.${Domain}", Domain=Ref(PARAM_DOMAIN))],
+        certificate=Ref(PARAM_WILDCARD_CERTIFICATE),
+        price_class="PriceClass_All",
+        origins=[
+            cdn.bucket_origin(STATIC_ORIGIN, bucket, access),
+            cdn.api_origin(
+                ROUTER_ORIGIN,
+                Sub("${Api}.execute-api.${AWS::Region}.${AWS::URLSuffix}", Api=Ref(api)),
+                Sub("{{resolve:secretsmanager:${Secret}:SecretString}}", Secret=Ref(secret)),
+                read_timeout=30,
             ),
-            Tags=Tags(**{names.stack_tag: config.stack_name}),
-        )
+        ],
+        behaviours=behaviours,
+        default=cdn.default_behaviour(ROUTER_ORIGIN, router_policy, forward=forward, function=server_route),
+        tags={names.stack_tag: config.stack_name},
     )

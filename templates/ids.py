@@ -10,6 +10,13 @@ PROJECTS_TABLE = "ProjectsTable"
 SUBSCRIPTIONS_TABLE = "SubscriptionsTable"
 DEPLOYMENTS_TABLE = "DeploymentsTable"
 NONCES_TABLE = "NoncesTable"
+TABLE_IDS = {  # by kind (`names.TABLES`)
+    "users": USERS_TABLE,
+    "projects": PROJECTS_TABLE,
+    "subscriptions": SUBSCRIPTIONS_TABLE,
+    "deployments": DEPLOYMENTS_TABLE,
+    "nonces": NONCES_TABLE,
+}
 SESSION_KEY_SECRET = "SessionKeySecret"
 TICKET_KEY_SECRET = "TicketKeySecret"
 TOKEN_KEY = "TokenKey"

@@ -24,7 +24,6 @@ from lambdas.shared import names
 from lambdas.shared.names import Env
 from templates import build_network, ids, project_stack
 from templates.common import (
-    PARAM_ARTIFACTS_BUCKET,
     ROUTE_STORE_ACCESS,
     TABLE_READ,
     TABLE_WRITE,
@@ -36,6 +35,8 @@ from templates.common import (
     python_function,
 )
 from templates.config import PlatformConfig
+from templates.data import table_environment
+from templates.parameters import PARAM_ARTIFACTS_BUCKET
 from templates.storage import bucket_policy, private_bucket
 
 PIPELINE_TIMEOUT_SECONDS = 900
@@ -101,11 +102,7 @@ def add_functions(t: Template, config: PlatformConfig, *, bus: EventBus, queue: 
     template = config.artifact("project-template")
     environment: dict[str, object] = {
         Env.EVENT_BUS: GetAtt(bus, "Name"),
-        Env.USERS_TABLE: Ref(ids.USERS_TABLE),
-        Env.PROJECTS_TABLE: Ref(ids.PROJECTS_TABLE),
-        Env.SUBSCRIPTIONS_TABLE: Ref(ids.SUBSCRIPTIONS_TABLE),
-        Env.DEPLOYMENTS_TABLE: Ref(ids.DEPLOYMENTS_TABLE),
-        Env.NONCES_TABLE: Ref(ids.NONCES_TABLE),
+        **table_environment(names.TABLES),
         Env.TICKET_KEY_SECRET_ARN: Ref(ids.TICKET_KEY_SECRET),
         Env.ARTIFACTS_BUCKET: Ref(PARAM_ARTIFACTS_BUCKET),
         Env.PROJECT_TEMPLATE_KEY: template.key,

@@ -13,7 +13,6 @@ boundary: the platform's CloudFormation service role may create no other kind of
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 from awacs.aws import Statement
 from troposphere import GetAtt, Parameter, Ref, Sub, Tags, Template
@@ -34,14 +33,11 @@ from troposphere.batch import (
 from troposphere.events import BatchParameters, DeadLetterConfig, InputTransformer, RetryPolicy, Rule, Target
 from troposphere.logs import LogGroup
 
-import lambdas
 from lambdas.shared import names
 from lambdas.shared.names import PROJECT_NAME_PATTERN, Env, ProjectStackParams
 from templates.common import add_parameter, allow, log_group, log_write, service_role
-from templates.config import PlatformConfig
-from templates.platform import BUCKET_PATTERN
-
-BUILD_RUNNER = Path(lambdas.__file__).parent / "pipeline" / "build.mjs"
+from templates.config import BUILD_RUNNER, PlatformConfig
+from templates.parameters import BUCKET_PATTERN
 
 PROJECT = "${" + ProjectStackParams.PROJECT_NAME + "}"  # Sub variable of the project name
 BUILD_BUCKET = "${" + ProjectStackParams.BUILD_BUCKET + "}"

@@ -10,8 +10,9 @@ from troposphere.iam import ManagedPolicy, Role
 from troposphere.s3 import Bucket
 
 from templates import ids
-from templates.common import PARAM_ARTIFACTS_BUCKET, actions, allow, arn, bucket_arn, service_role
+from templates.common import actions, allow, arn, bucket_arn, service_role
 from templates.config import PlatformConfig
+from templates.parameters import PARAM_ARTIFACTS_BUCKET
 
 
 def add_project_boundary(t: Template, config: PlatformConfig, queue: JobQueue,

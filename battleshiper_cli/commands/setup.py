@@ -13,6 +13,7 @@ from battleshiper_cli.main import app, guarded
 from battleshiper_cli.operator_policy import operator_policy
 from battleshiper_cli.output import console, emit_json
 from battleshiper_cli.packaging import DEFAULT_BUILD_DIR
+from battleshiper_cli.parameter_options import parameter_options
 from battleshiper_cli.preflight import Parameters
 
 
@@ -27,18 +28,9 @@ def print_operator_policy(ctx: typer.Context, value: bool) -> None:
 
 @app.command()
 @guarded
+@parameter_options("setup", before="build_dir")
 def setup(
     ctx: typer.Context,
-    domain: str = typer.Option(..., "--domain", help="Host name of the platform, e.g. ship.example.com; "
-                                                     "projects live at <project>.<domain>."),
-    certificate_arn: str = typer.Option(..., "--certificate-arn",
-                                        help="ACM certificate in us-east-1 for <domain> (status ISSUED)."),
-    wildcard_certificate_arn: str = typer.Option(..., "--wildcard-certificate-arn",
-                                                 help="ACM certificate in us-east-1 for *.<domain>."),
-    github_secret_arn: str = typer.Option(..., "--github-secret-arn",
-                                          help="Secrets Manager secret with the GitHub App's client_id, "
-                                               "client_secret, app_id, app_secret (PEM) and webhook_secret."),
-    admin: str = typer.Option(..., "--admin", help="GitHub user name that becomes the first manager."),
     build_dir: Path = typer.Option(DEFAULT_BUILD_DIR, "--build-dir",
                                    help="Where packaging builds artifacts."),
     _print_policy: bool = typer.Option(
@@ -46,6 +38,7 @@ def setup(
         help="Print the least-privilege IAM policy (JSON) that credentials running setup, update and "
              "delete need for this --stack-name, and exit. Needs no AWS credentials; see docs/SETUP.md.",
     ),
+    **parameters: str,  # --domain, --certificate-arn, ... (templates/parameters.py)
 ) -> None:
     """Install Battleshiper: preflight checks, packaging, upload, a change set to review, then the
     stack with live events; finally the first dashboard files and the DNS records to create.
@@ -54,7 +47,7 @@ def setup(
     check (nothing created); 3 the stack failed and rolled back (remove it with `battleshiper delete`).
     """
     c: Context = ctx.obj
-    params = Parameters(domain, certificate_arn, wildcard_certificate_arn, github_secret_arn, admin)
+    params = Parameters(**parameters)
     result = deploy.setup(c, params, build_dir=build_dir, interaction=deploy.Interaction(yes=c.yes))
     if c.output == "json":
         emit_json(result.as_json())
@@ -67,4 +60,5 @@ def setup(
         console.print(f"  {escape(record.name)}  {record.type}  {escape(record.value)}")
         if record.note:
             console.print(f"    [dim]{escape(record.note)}[/dim]")
-    console.print(f"Then open https://{escape(params.domain)} and sign in with GitHub as {escape(admin)}.")
+    console.print(f"Then open https://{escape(params.domain)} and sign in with GitHub as "
+                  f"{escape(params.admin)}.")

@@ -13,10 +13,12 @@ from battleshiper_cli.errors import EXIT_CHANGES
 from battleshiper_cli.main import app, guarded
 from battleshiper_cli.output import console, emit_json
 from battleshiper_cli.packaging import DEFAULT_BUILD_DIR
+from battleshiper_cli.parameter_options import parameter_options
 
 
 @app.command()
 @guarded
+@parameter_options("update", before="build_dir")
 def update(
     ctx: typer.Context,
     diff: bool = typer.Option(False, "--diff", help="Only show what would change; exit 0 when nothing "
@@ -24,15 +26,9 @@ def update(
     no_projects: bool = typer.Option(False, "--no-projects",
                                      help="Only list project stacks on an older template; "
                                           "do not update them."),
-    domain: str | None = typer.Option(None, "--domain", help="New domain (default: keep the current one)."),
-    certificate_arn: str | None = typer.Option(None, "--certificate-arn",
-                                               help="New us-east-1 certificate for <domain>."),
-    wildcard_certificate_arn: str | None = typer.Option(None, "--wildcard-certificate-arn",
-                                                        help="New us-east-1 certificate for *.<domain>."),
-    github_secret_arn: str | None = typer.Option(None, "--github-secret-arn", help="New GitHub App secret."),
-    admin: str | None = typer.Option(None, "--admin", help="New first-manager GitHub user name."),
     build_dir: Path = typer.Option(DEFAULT_BUILD_DIR, "--build-dir",
                                    help="Where packaging builds artifacts."),
+    **parameters: str | None,  # --domain, --certificate-arn, ... (templates/parameters.py)
 ) -> None:
     """Update the installed platform to this version: preflight, packaging, upload of changed
     artifacts only, a change set to review, live events; then project stacks on an older project
@@ -44,10 +40,7 @@ def update(
     stack rolled back) or a project stack could not be rolled forward.
     """
     c: Context = ctx.obj
-    given = {"domain": domain, "certificate_arn": certificate_arn,
-             "wildcard_certificate_arn": wildcard_certificate_arn, "github_secret_arn": github_secret_arn,
-             "admin": admin}
-    result = deploy.update(c, given, build_dir=build_dir, interaction=deploy.Interaction(yes=c.yes),
+    result = deploy.update(c, parameters, build_dir=build_dir, interaction=deploy.Interaction(yes=c.yes),
                            diff=diff, projects=not no_projects)
     if c.output == "json":
         emit_json(result.as_json())

@@ -370,3 +370,19 @@ class Env:
     EXECUTION_ID = "EXECUTION_ID"
     S3_ENDPOINT = "S3_ENDPOINT"
     BUILD_TIMEOUT_SECONDS = "BUILD_TIMEOUT_SECONDS"
+
+
+# Which environment variable carries which table's name: the templates set them on the functions,
+# `Store` reads them, the CLI and tests build the same environment from `Names.table`.
+TABLE_ENV = {
+    "users": Env.USERS_TABLE,
+    "projects": Env.PROJECTS_TABLE,
+    "subscriptions": Env.SUBSCRIPTIONS_TABLE,
+    "deployments": Env.DEPLOYMENTS_TABLE,
+    "nonces": Env.NONCES_TABLE,
+}
+
+
+def table_env(n: Names) -> dict[str, str]:
+    """The table environment of an installation, by variable."""
+    return {variable: n.table(kind) for kind, variable in TABLE_ENV.items()}

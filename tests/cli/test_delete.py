@@ -36,7 +36,7 @@ def platform_template() -> dict[str, Any]:
         "Resources": {
             "ProjectBucket": {"Type": "AWS::S3::Bucket", "PhysicalResourceId": PROJECT_BUCKET},
             "BuildAssetBucket": {"Type": "AWS::S3::Bucket", "PhysicalResourceId": BUILD_BUCKET},
-            # User data outlives the stack; replay-protection nonces do not (templates/internal.py).
+            # User data outlives the stack; replay-protection nonces do not (templates/data.py).
             "UsersTable": {
                 "Type": "AWS::DynamoDB::Table",
                 "DeletionPolicy": "Retain",

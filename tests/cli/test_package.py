@@ -18,7 +18,7 @@ import pytest
 from battleshiper_cli.main import app
 from battleshiper_cli.packaging import WHEELS, PackagedArtifact, package_all, tree_entries, zip_bytes
 from templates.config import ARTIFACT_NAMES
-from templates.internal import DASHBOARD_STATIC_PATHS
+from templates.dashboard import DASHBOARD_STATIC_PATHS
 from tests.cli.runner import Runner
 
 runner = Runner()

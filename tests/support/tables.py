@@ -6,17 +6,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from lambdas.shared.names import Env, Names
+from lambdas.shared.names import Names, table_env
 from templates.config import PlatformConfig, placeholder_artifacts
 from templates.platform import build_platform_template
-
-TABLE_ENV = {
-    "users": Env.USERS_TABLE,
-    "projects": Env.PROJECTS_TABLE,
-    "subscriptions": Env.SUBSCRIPTIONS_TABLE,
-    "deployments": Env.DEPLOYMENTS_TABLE,
-    "nonces": Env.NONCES_TABLE,
-}
 
 
 def create_tables(dynamodb: Any, stack: str = "battleshiper") -> dict[str, str]:
@@ -40,5 +32,4 @@ def create_tables(dynamodb: Any, stack: str = "battleshiper") -> dict[str, str]:
                 for index in props["GlobalSecondaryIndexes"]
             ]
         dynamodb.create_table(**kwargs)
-    names = Names(stack)
-    return {variable: names.table(kind) for kind, variable in TABLE_ENV.items()}
+    return table_env(Names(stack))

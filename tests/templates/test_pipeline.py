@@ -13,8 +13,8 @@ from battleshiper_cli.handler_permissions import schema_permissions
 from lambdas.shared import names
 from lambdas.shared.names import Env, Names
 from templates import build_network, ids
-from templates.common import PARAM_BUILD_ZONES
 from templates.config import PlatformConfig
+from templates.parameters import PARAM_BUILD_ZONES
 from tests.support.intrinsics import Evaluator
 
 NAMES = Names()

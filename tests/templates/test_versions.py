@@ -13,7 +13,8 @@ from troposphere.awslambda import Code, Environment, Function
 
 from templates import ids
 from templates.config import Artifact, PlatformConfig, placeholder_artifacts
-from templates.platform import DOMAIN_PATTERN, build_platform_template
+from templates.parameters import DOMAIN_PATTERN
+from templates.platform import build_platform_template
 from templates.versions import published_version
 
 CONFIG = PlatformConfig(artifacts=placeholder_artifacts())

@@ -1,0 +1,145 @@
+"""The platform stack's parameters, declared once: the template's Parameters, the setup and update
+options (`battleshiper_cli.parameter_options`) and preflight's pattern checks are derived from here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from troposphere import Parameter, Template
+
+PARAM_DOMAIN = "Domain"
+PARAM_CERTIFICATE = "CertificateArn"
+PARAM_WILDCARD_CERTIFICATE = "WildcardCertificateArn"
+PARAM_GITHUB_SECRET = "GitHubSecretArn"
+PARAM_ADMIN = "AdminGitHubUser"
+PARAM_ARTIFACTS_BUCKET = "ArtifactsBucket"
+PARAM_BUILD_ZONES = "BuildSubnetZones"
+
+DOMAIN_PATTERN = r"^(?=.{4,200}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$"
+US_EAST_1_CERTIFICATE_PATTERN = r"^arn:aws[a-z-]*:acm:us-east-1:\d{12}:certificate/[0-9a-f-]{36}$"
+SECRET_ARN_PATTERN = r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$"
+GITHUB_USER_PATTERN = r"^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}$"
+BUCKET_PATTERN = r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"
+ZONE_NAME_PATTERN = r"^[a-z]{2}(-[a-z]+)+-\d+[a-z]$"  # e.g. us-east-1a, ap-northeast-1c
+
+
+@dataclass(frozen=True)
+class Operator:
+    """How the operator gives a parameter: `--<field with dashes>` of setup (required) and update
+    (optional: the stack's current value is kept), and the preflight check of its pattern."""
+
+    field: str  # of `battleshiper_cli.preflight.Parameters`
+    check: str  # preflight check name
+    setup_help: str
+    update_help: str
+
+    @property
+    def option(self) -> str:
+        return "--" + self.field.replace("_", "-")
+
+
+@dataclass(frozen=True)
+class PlatformParameter:
+    name: str
+    description: str
+    pattern: str  # for a list, of each element
+    constraint: str  # what a value must be; preflight says "<value> is not <constraint>"
+    type: str = "String"
+    operator: Operator | None = None  # None: the CLI sets it itself
+
+
+PLATFORM_PARAMETERS = (
+    PlatformParameter(
+        PARAM_DOMAIN,
+        "Domain of the platform, e.g. ship.example.com (no scheme, no trailing dot)",
+        DOMAIN_PATTERN,
+        "a lowercase host name such as ship.example.com",
+        operator=Operator(
+            "domain",
+            "domain",
+            "Host name of the platform, e.g. ship.example.com; projects live at <project>.<domain>.",
+            "New domain (default: keep the current one).",
+        ),
+    ),
+    PlatformParameter(
+        PARAM_CERTIFICATE,
+        "ACM certificate (us-east-1) for the domain",
+        US_EAST_1_CERTIFICATE_PATTERN,
+        "an ACM certificate ARN in us-east-1",
+        operator=Operator(
+            "certificate_arn",
+            "certificate ARN",
+            "ACM certificate in us-east-1 for <domain> (status ISSUED).",
+            "New us-east-1 certificate for <domain>.",
+        ),
+    ),
+    PlatformParameter(
+        PARAM_WILDCARD_CERTIFICATE,
+        "ACM certificate (us-east-1) for *.<domain>",
+        US_EAST_1_CERTIFICATE_PATTERN,
+        "an ACM certificate ARN in us-east-1",
+        operator=Operator(
+            "wildcard_certificate_arn",
+            "wildcard certificate ARN",
+            "ACM certificate in us-east-1 for *.<domain>.",
+            "New us-east-1 certificate for *.<domain>.",
+        ),
+    ),
+    PlatformParameter(
+        PARAM_GITHUB_SECRET,
+        "Secrets Manager secret with the GitHub App credentials "
+        "(client_id, client_secret, app_id, app_secret, webhook_secret)",
+        SECRET_ARN_PATTERN,
+        "a Secrets Manager secret ARN",
+        operator=Operator(
+            "github_secret_arn",
+            "GitHub secret ARN",
+            "Secrets Manager secret with the GitHub App's client_id, client_secret, app_id, "
+            "app_secret (PEM) and webhook_secret.",
+            "New GitHub App secret.",
+        ),
+    ),
+    PlatformParameter(
+        PARAM_ADMIN,
+        "GitHub user name that becomes the platform's first manager",
+        GITHUB_USER_PATTERN,
+        "a GitHub user name",
+        operator=Operator(
+            "admin",
+            "admin GitHub user",
+            "GitHub user name that becomes the first manager.",
+            "New first-manager GitHub user name.",
+        ),
+    ),
+    PlatformParameter(
+        PARAM_ARTIFACTS_BUCKET,
+        "Bucket holding the packaged artifacts (created by setup)",
+        BUCKET_PATTERN,
+        "an S3 bucket name",
+    ),
+    PlatformParameter(
+        PARAM_BUILD_ZONES,
+        "Two or three availability zones (names) for the build subnets, all offering Fargate "
+        "(chosen by setup)",
+        ZONE_NAME_PATTERN,
+        "availability zone names such as eu-central-1a,eu-central-1b",
+        type="CommaDelimitedList",
+    ),
+)
+# The ones the operator gives, in option order, with how they are given.
+OPERATOR_PARAMETERS: tuple[tuple[PlatformParameter, Operator], ...] = tuple(
+    (p, o) for p in PLATFORM_PARAMETERS if (o := p.operator) is not None
+)
+
+
+def add_parameters(t: Template) -> None:
+    for p in PLATFORM_PARAMETERS:
+        t.add_parameter(
+            Parameter(
+                p.name,
+                Type=p.type,
+                Description=p.description,
+                AllowedPattern=p.pattern,
+                ConstraintDescription=p.constraint,
+            )
+        )
