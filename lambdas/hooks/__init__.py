@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from typing import Any, Protocol
+from dataclasses import dataclass
+from typing import Any
 
 from botocore.exceptions import ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as BotoConnectionError
@@ -109,7 +110,12 @@ def run_hook(
 BucketWork = Callable[[Any, Mapping[str, str], str, Any], object]
 
 
-class ReleaseHook(Protocol):
+@dataclass(frozen=True)
+class ReleaseHook:
+    """A lifecycle hook doing `work` through `run_hook` (retries, then the report to CodeDeploy)."""
+
+    work: BucketWork
+
     def __call__(
         self,
         event: Mapping[str, Any],
@@ -118,26 +124,11 @@ class ReleaseHook(Protocol):
         env: Mapping[str, str],
         context: Any = None,
         sleep: Callable[[float], None] = time.sleep,
-    ) -> dict[str, str]: ...
-
-
-def release_hook(work: BucketWork) -> ReleaseHook:
-    """A lifecycle hook doing `work` through `run_hook` (retries, then the report to CodeDeploy)."""
-
-    def hook(
-        event: Mapping[str, Any],
-        s3: Any,
-        codedeploy: Any,
-        env: Mapping[str, str],
-        context: Any = None,
-        sleep: Callable[[float], None] = time.sleep,
     ) -> dict[str, str]:
         def on_deployment(deployment_id: str) -> object:
-            return work(s3, env, deployment_id, context)
+            return self.work(s3, env, deployment_id, context)
 
         return run_hook(event, codedeploy, on_deployment, context=context, sleep=sleep)
-
-    return hook
 
 
 def hook_function(hook: ReleaseHook) -> Create:

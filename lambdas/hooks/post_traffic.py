@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from lambdas.hooks import hook_function, release_hook
+from lambdas.hooks import ReleaseHook, hook_function
 from lambdas.shared.dashboard_assets import delete_other_deployments
 from lambdas.shared.entry import lambda_handler
 from lambdas.shared.log import log
@@ -18,6 +18,6 @@ def _delete_others(s3: Any, env: Mapping[str, str], deployment_id: str, context:
     log("old dashboard assets deleted", context=context, deployment_id=deployment_id, files=len(deleted))
 
 
-prune = release_hook(_delete_others)
+prune = ReleaseHook(_delete_others)
 create = hook_function(prune)
 handler = lambda_handler(create)

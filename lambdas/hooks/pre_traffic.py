@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from lambdas.hooks import hook_function, release_hook
+from lambdas.hooks import ReleaseHook, hook_function
 from lambdas.shared.dashboard_assets import upload_dashboard_assets
 from lambdas.shared.entry import lambda_handler
 from lambdas.shared.log import log
@@ -19,6 +19,6 @@ def _upload(s3: Any, env: Mapping[str, str], deployment_id: str, context: Any) -
     log("dashboard assets uploaded", context=context, deployment_id=deployment_id, files=len(keys))
 
 
-publish = release_hook(_upload)
+publish = ReleaseHook(_upload)
 create = hook_function(publish)
 handler = lambda_handler(create)
