@@ -5,7 +5,7 @@ rollback, logs and delete. Every endpoint checks ownership; another user's proje
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from pydantic import AfterValidator, Field, field_validator
 
@@ -97,12 +97,24 @@ class DeploymentPage(Page):
 
 # --- helpers -------------------------------------------------------------------------------------
 
+R = TypeVar("R", bound=ProjectRef)
+
+
 
 def _own_project(deps: Deps, user: User, name: str) -> Project:
     project = deps.store.projects.get(name=name.lower()) if names.valid_project_name(name.lower()) else None
     if project is None or project.owner_id != user.id:
         raise ApiError(404, "not_found", f"You have no project named {name!r}.")
     return project
+
+
+def _owned(request: Request, model: type[R]) -> tuple[User, R, Deps, Project]:
+    """The signed-in user, the request's body, the function's `Deps` and the user's project it names
+    (authenticated before the body is read)."""
+    user = authenticate(request)
+    body = request.body(model)
+    deps = deps_of(request)
+    return user, body, deps, _own_project(deps, user, body.project_name)
 
 
 def _subscription(deps: Deps, user: User) -> Subscription:
@@ -220,10 +232,7 @@ def createproject(request: Request) -> dict[str, Any]:
 
 
 def updateproject(request: Request) -> dict[str, Any]:
-    user = authenticate(request)
-    body = request.body(UpdateProject)
-    deps = deps_of(request)
-    project = _own_project(deps, user, body.project_name)
+    user, body, deps, project = _owned(request, UpdateProject)
     values: dict[str, Any] = {
         k: v for k, v in body.model_dump(include={"branch", "install_command", "build_command",
                                                    "output_directory"}).items() if v is not None
@@ -249,10 +258,7 @@ def updateproject(request: Request) -> dict[str, Any]:
 def updatealias(request: Request) -> dict[str, Any]:
     """Aliases are single labels directly under the domain (`<alias>.<domain>`): the wildcard
     certificate covers one label only (reference defect 59). The project's own name always stays."""
-    user = authenticate(request)
-    body = request.body(UpdateAlias)
-    deps = deps_of(request)
-    project = _own_project(deps, user, body.project_name)
+    user, body, deps, project = _owned(request, UpdateAlias)
     wanted = list(dict.fromkeys([project.name, *(a.strip().lower() for a in body.aliases)]))
     invalid = [a for a in wanted if not names.valid_project_name(a)]
     if invalid:
@@ -292,10 +298,7 @@ BUILD_REFUSALS = {
 
 
 def buildproject(request: Request) -> dict[str, Any]:
-    user = authenticate(request)
-    body = request.body(BuildProject)
-    deps = deps_of(request)
-    project = _own_project(deps, user, body.project_name)
+    user, body, deps, project = _owned(request, BuildProject)
     try:
         deployment = trigger_build(deps, project, triggered_by=user.id, commit=body.commit)
     except BuildRefused as err:
@@ -325,10 +328,7 @@ ROLLBACK_REFUSALS = {"not_found": 404, "already_live": 409, "locked": 409}
 
 
 def rollbackproject(request: Request) -> dict[str, Any]:
-    user = authenticate(request)
-    body = request.body(Rollback)
-    deps = deps_of(request)
-    project = _own_project(deps, user, body.project_name)
+    user, body, deps, project = _owned(request, Rollback)
     try:
         deployment = releases.rollback(deps, project, body.deployment_id)
     except releases.ReleaseError as err:
@@ -353,20 +353,14 @@ def request_delete(deps: Deps, project: Project, condition: str, values: dict[st
 
 
 def deleteproject(request: Request) -> dict[str, Any]:
-    user = authenticate(request)
-    body = request.body(ProjectRef)
-    deps = deps_of(request)
-    project = _own_project(deps, user, body.project_name)
+    user, _, deps, project = _owned(request, ProjectRef)
     request_delete(deps, project, "owner_id = :owner", {":owner": user.id})
     log("project deletion requested", user_id=user.id, project=project.name)
     return json_response(202, {"message": "project is being deleted"})
 
 
 def fetchlog(request: Request) -> dict[str, Any]:
-    user = authenticate(request)
-    query = request.body(ProjectLogQuery)
-    deps = deps_of(request)
-    project = _own_project(deps, user, query.project_name)
+    _, query, deps, project = _owned(request, ProjectLogQuery)
     if query.log_type not in names.PROJECT_LOG_KINDS:
         raise ApiError(400, "invalid_log_type", f"log_type is one of {', '.join(names.PROJECT_LOG_KINDS)}.")
     group = deps.names.project_log_group(project.name, query.log_type)
