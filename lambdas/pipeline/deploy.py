@@ -79,7 +79,8 @@ def deploy_event(deps: Deps, event: dict[str, Any]) -> Deployment | None:
         return None
     if detail.get("status") == "FAILED":
         return build_failed(deps, deployment, job_id, detail)
-    if detail.get("status") != "SUCCEEDED" or deployment.status in lifecycle.DEPLOYED:
+    deployable = lifecycle.may_become(deployment, DeploymentStatus.DEPLOYING)  # not READY or LIVE yet
+    if detail.get("status") != "SUCCEEDED" or not deployable:
         log(
             "deploy: nothing to do (replayed or not final)",
             execution=execution,
@@ -92,7 +93,7 @@ def deploy_event(deps: Deps, event: dict[str, Any]) -> Deployment | None:
 
 def build_failed(deps: Deps, deployment: Deployment, job_id: str, detail: dict[str, Any]) -> Deployment:
     if deployment.status != DeploymentStatus.BUILDING:
-        return deployment  # replayed
+        return deployment  # replayed: a build reports once, on a deployment still building
     container = detail.get("container") or {}
     reason = " - ".join(
         str(r)

@@ -5,7 +5,8 @@ FAILED from any pipeline step; any state -> DELETING, which is final (the record
 pipeline write lands on a project being deleted: each is conditional on the record not being DELETING.
 
 A deployment:  BUILDING -> DEPLOYING -> READY -> LIVE (-> READY again when another goes live), or
-FAILED from BUILDING or DEPLOYING; a FAILED one is deployed again when Lambda retries its event.
+FAILED on the way (`DEPLOYMENT_NEXT`); a FAILED one is deployed again when Lambda retries its event.
+The event handlers check these against the record before they act.
 
 The build trigger, the deploy function, releases (go live, rollback), init, delete, the webhook and the
 API call these; none writes a status itself.
@@ -32,12 +33,24 @@ BUILDABLE = (
 IN_FLIGHT_PROJECT = (ProjectStatus.BUILDING, ProjectStatus.DEPLOYING)
 # Deployments whose build has not reported back, or whose deploy has not finished.
 IN_FLIGHT = (DeploymentStatus.BUILDING, DeploymentStatus.DEPLOYING)
-# Deployments a finished build's event has nothing more to do for (a replay).
-DEPLOYED = (DeploymentStatus.READY, DeploymentStatus.LIVE)
+
+D = DeploymentStatus
+# The states a deployment may move to from each (a retried step may repeat its own).
+DEPLOYMENT_NEXT: dict[DeploymentStatus, frozenset[DeploymentStatus]] = {
+    D.BUILDING: frozenset({D.DEPLOYING, D.FAILED}),
+    D.DEPLOYING: frozenset({D.DEPLOYING, D.READY, D.FAILED}),
+    D.READY: frozenset({D.LIVE, D.FAILED}),  # FAILED: going live failed, nothing was switched
+    D.LIVE: frozenset({D.READY, D.FAILED}),  # READY: another went live; FAILED: its go-live was undone
+    D.FAILED: frozenset({D.DEPLOYING}),  # Lambda retries the deploy
+}
 
 
 def buildable(project: Project) -> bool:
     return project.status in BUILDABLE
+
+
+def may_become(deployment: Deployment, status: DeploymentStatus) -> bool:
+    return status in DEPLOYMENT_NEXT[deployment.status]
 
 
 # --- projects -------------------------------------------------------------------------------------
