@@ -1,4 +1,4 @@
-"""The states of projects and deployments, and every write that moves one (DESIGN: the pipeline).
+"""The states of projects and deployments, and every write that moves one.
 
 A project:  CREATING -> READY | FAILED (init) -> BUILDING (a build queued) -> DEPLOYING -> LIVE, or
 FAILED from any pipeline step; any state -> DELETING, which is final (the record goes next). No
