@@ -30,8 +30,8 @@ from battleshiper_cli.preflight import PARAMETER_KEYS, Account, Parameters, para
 from battleshiper_cli.progress import change_rows, print_changes, print_event
 from battleshiper_cli.stacks import ChangeSet, StackOps
 from battleshiper_cli.synthesis import platform_config, render
-from lambdas.hooks.assets import upload_dashboard_assets
 from lambdas.shared import project_stack
+from lambdas.shared.dashboard_assets import upload_dashboard_assets
 from templates import ids
 from templates.common import PARAM_ARTIFACTS_BUCKET, PARAM_BUILD_ZONES
 from templates.platform import build_platform_template

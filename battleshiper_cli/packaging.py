@@ -253,7 +253,8 @@ def dashboard_server_entries(output: Path) -> list[Entry]:
 
 
 def dashboard_asset_entries(output: Path) -> list[Entry]:
-    """Client files and prerendered pages at their URL paths (what lambdas/hooks/assets.py uploads)."""
+    """Client files and prerendered pages at their URL paths (what
+    lambdas/shared/dashboard_assets.py uploads)."""
     return [Entry(e.arcname, e.data) for folder in (BUILD_CLIENT_DIR, BUILD_PRERENDERED_DIR)
             for e in tree_entries(output / folder)]
 

@@ -16,7 +16,8 @@ from battleshiper_cli.context import Context
 from battleshiper_cli.errors import BattleshiperError
 from battleshiper_cli.projects import Platform, parameters, stack_outputs
 from lambdas.shared import events, github
-from lambdas.shared.builds import BuildRefused, Deps, trigger_build
+from lambdas.shared.builds import BuildRefused, trigger_build
+from lambdas.shared.deps import Deps
 from lambdas.shared.models import Deployment, Project
 from lambdas.shared.names import Env
 from lambdas.shared.releases import ReleaseError, rollback
@@ -70,7 +71,7 @@ def deps(c: Context, platform: Platform, *, routes: bool = False) -> Deps:
     env = pipeline_env(c, platform)
     if routes:
         env[Env.ROUTE_STORE_ARN] = route_store_arn(c, platform)
-    return Deps.create(env, c.clients, store=platform.store, mint_installation_token=_minter(c, env))
+    return Deps(env, c.clients, store=platform.store, mint_installation_token=_minter(c, env))
 
 
 @contextlib.contextmanager

@@ -35,7 +35,9 @@ from lambdas.pipeline import deploy
 from lambdas.pipeline.output import read_output
 from lambdas.pipeline.upload import cache_control, content_type
 from lambdas.shared import names, routes
-from lambdas.shared.builds import Deps, trigger_build
+from lambdas.shared.aws import Clients
+from lambdas.shared.builds import trigger_build
+from lambdas.shared.deps import Deps
 from lambdas.shared.models import Limits, Project, ProjectStatus, Repository, Subscription, User
 from lambdas.shared.names import Env
 from lambdas.shared.store import Store
@@ -90,12 +92,9 @@ def world(endpoint: str, project: str) -> tuple[Deps, CountingRoutes]:
     boto3.client("events", **kw).create_event_bus(Name=env[Env.EVENT_BUS])
     counting = CountingRoutes()
     deps = Deps(
+        env,
+        Clients(boto3.session.Session(region_name="us-east-1"), endpoint_url=endpoint),
         store=Store(boto3.resource("dynamodb", **kw), env),
-        env=env,
-        s3=s3,
-        events=boto3.client("events", **kw),
-        lambda_=boto3.client("lambda", **kw),
-        logs=boto3.client("logs", **kw),
         routes=counting,
         mint_installation_token=lambda i, r: "token",
         workers=WORKERS,

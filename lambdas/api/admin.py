@@ -153,7 +153,7 @@ def fetchlog(request: Request) -> dict[str, Any]:
     if query.log_type not in names.PLATFORM_LOG_KINDS:
         raise ApiError(400, "invalid_log_type", f"log_type is one of {', '.join(names.PLATFORM_LOG_KINDS)}.")
     group = deps.names.platform_log_group(query.log_type)
-    result = log_reader.fetch(deps.client("logs"), group, query, int(deps.now() * 1000))
+    result = log_reader.fetch(deps.logs, group, query, int(deps.now() * 1000))
     _audit(actor, "fetchlog", log_type=query.log_type)
     return json_response(200, {"message": "log events", **result})
 

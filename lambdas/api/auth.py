@@ -12,9 +12,10 @@ import re
 import urllib.parse
 from typing import Any
 
-from lambdas.api.context import ApiDeps, api_function, deps_of
+from lambdas.api.context import api_function, deps_of
 from lambdas.shared import sessions, tokens
 from lambdas.shared.api import ApiError, QueryModel, Request, redirect
+from lambdas.shared.deps import Deps
 from lambdas.shared.entry import lambda_handler
 from lambdas.shared.github import GitHubError, GitHubUser, Installation
 from lambdas.shared.http import json_response
@@ -34,7 +35,7 @@ class CallbackQuery(QueryModel):
     error: str | None = None
 
 
-def _redirect_uri(deps: ApiDeps) -> str:
+def _redirect_uri(deps: Deps) -> str:
     return f"https://{deps.domain}/api/auth/callback"
 
 
@@ -62,7 +63,7 @@ def _installation(found: list[Installation], user_id: int) -> int | None:
     return chosen[0].id if chosen else None
 
 
-def _register_or_update(deps: ApiDeps, gh: GitHubUser, installation: int | None, refresh: str | None) -> User:
+def _register_or_update(deps: Deps, gh: GitHubUser, installation: int | None, refresh: str | None) -> User:
     user_id = str(gh.id)
     encrypted = (
         tokens.encrypt(deps.client("kms"), deps.env[Env.TOKEN_KEY_ARN], refresh, user_id) if refresh else None
@@ -150,7 +151,7 @@ def refresh(request: Request) -> dict[str, Any]:
                          cookies=[sessions.session_cookie(new)])
 
 
-def _renew_through_github(deps: ApiDeps, user: User) -> User:
+def _renew_through_github(deps: Deps, user: User) -> User:
     if not user.github_refresh_token:
         raise ApiError(401, "unauthenticated", "Your session has ended; please sign in again.")
     kms = deps.client("kms")

@@ -1,4 +1,4 @@
-"""What the API functions share: their clients (from the factory, once per container), the origin
+"""What the API functions share: the container's `Deps` (built once per container), the origin
 checks, and authentication of the caller. Each API module's `create` is `api_function(ROUTES)`."""
 
 from __future__ import annotations
@@ -6,80 +6,16 @@ from __future__ import annotations
 import hmac
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from functools import cached_property
 from typing import Any
 
-from lambdas.shared import builds, names, sessions
+from lambdas.shared import names, sessions
 from lambdas.shared.api import ApiError, Request, Route, check_origin, dispatch
 from lambdas.shared.aws import Clients
+from lambdas.shared.deps import Deps
 from lambdas.shared.entry import Handler
-from lambdas.shared.github import GitHub, from_environment
 from lambdas.shared.models import User
-from lambdas.shared.names import Env, Names
+from lambdas.shared.names import Env
 from lambdas.shared.rbac import Permission, allowed
-from lambdas.shared.routes import AwsRouteStore, RouteStore
-from lambdas.shared.secrets import Secrets
-from lambdas.shared.store import Store
-
-
-@dataclass
-class ApiDeps:
-    env: Mapping[str, str]
-    clients: Clients
-    now: Callable[[], float] = time.time
-
-    def client(self, service: str) -> Any:
-        return self.clients.client(service)
-
-    @property
-    def domain(self) -> str:
-        return self.env[Env.DOMAIN]
-
-    @property
-    def names(self) -> Names:
-        return Names(self.env.get(Env.STACK) or names.DEFAULT_STACK_NAME)
-
-    @cached_property
-    def store(self) -> Store:
-        return Store(self.clients.resource("dynamodb"), self.env)
-
-    @cached_property
-    def secrets(self) -> Secrets:
-        return Secrets(self.clients)
-
-    @cached_property
-    def github(self) -> GitHub:
-        return from_environment(self.env, self.secrets)
-
-    @cached_property
-    def routes(self) -> RouteStore:
-        # The KeyValueStore data plane is global, signed for us-east-1.
-        kvs = self.clients.client("cloudfront-keyvaluestore", region="us-east-1")
-        return AwsRouteStore(kvs, self.env[Env.ROUTE_STORE_ARN])
-
-    def session_key(self) -> bytes:
-        return self.secrets.signing_key(self.env[Env.SESSION_KEY_SECRET_ARN])
-
-    def ticket_key(self) -> bytes:
-        return self.secrets.signing_key(self.env[Env.TICKET_KEY_SECRET_ARN])
-
-    @cached_property
-    def _pipeline(self) -> builds.Deps:
-        return builds.Deps.create(
-            self.env,
-            self.clients,
-            store=self.store,
-            secrets=self.secrets,
-            now=self.now,
-            mint_installation_token=lambda installation, repository: self.github.repository_token(
-                installation, repository
-            ),
-        )
-
-    def pipeline(self) -> builds.Deps:
-        """The pipeline's view of the same clients (build triggers, rollbacks)."""
-        return self._pipeline
 
 
 def api_function(routes: Mapping[str, Route]) -> Callable[..., Handler]:
@@ -87,7 +23,7 @@ def api_function(routes: Mapping[str, Route]) -> Callable[..., Handler]:
     A function without the origin secret's ARN cannot start: the check fails closed."""
 
     def create(env: Mapping[str, str], clients: Clients, now: Callable[[], float] = time.time) -> Handler:
-        deps = ApiDeps(env=env, clients=clients, now=now)
+        deps = Deps(env, clients, now=now)
         origin_secret_arn = env[Env.ORIGIN_SECRET_ARN]
         return lambda event, context: serve(deps, origin_secret_arn, event, context, routes)
 
@@ -95,7 +31,7 @@ def api_function(routes: Mapping[str, Route]) -> Callable[..., Handler]:
 
 
 def serve(
-    deps: ApiDeps, origin_secret_arn: str, event: Mapping[str, Any], context: Any, routes: Mapping[str, Route]
+    deps: Deps, origin_secret_arn: str, event: Mapping[str, Any], context: Any, routes: Mapping[str, Route]
 ) -> dict[str, Any]:
     def guard(request: Request) -> None:
         request.state["deps"] = deps
@@ -109,8 +45,8 @@ def serve(
     return dispatch(event, context, routes, guard)
 
 
-def deps_of(request: Request) -> ApiDeps:
-    deps: ApiDeps = request.state["deps"]
+def deps_of(request: Request) -> Deps:
+    deps: Deps = request.state["deps"]
     return deps
 
 

@@ -5,16 +5,17 @@ rollback, logs and delete. Every endpoint checks ownership; another user's proje
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from pydantic import AfterValidator, Field, field_validator
 
 from lambdas.api import logs as log_reader
-from lambdas.api.context import ApiDeps, api_function, authenticate, deps_of
+from lambdas.api.context import api_function, authenticate, deps_of
 from lambdas.api.views import deployment_view, project_view
-from lambdas.shared import events, names, quotas, releases, routes
+from lambdas.shared import events, lifecycle, names, quotas, releases, routes
 from lambdas.shared.api import ApiError, QueryModel, Request, RequestModel
 from lambdas.shared.builds import BuildRefused, trigger_build
+from lambdas.shared.deps import Deps
 from lambdas.shared.entry import lambda_handler
 from lambdas.shared.github import GitHubError, RepositoryInfo
 from lambdas.shared.http import json_response
@@ -96,22 +97,34 @@ class DeploymentPage(Page):
 
 # --- helpers -------------------------------------------------------------------------------------
 
+R = TypeVar("R", bound=ProjectRef)
 
-def _own_project(deps: ApiDeps, user: User, name: str) -> Project:
+
+
+def _own_project(deps: Deps, user: User, name: str) -> Project:
     project = deps.store.projects.get(name=name.lower()) if names.valid_project_name(name.lower()) else None
     if project is None or project.owner_id != user.id:
         raise ApiError(404, "not_found", f"You have no project named {name!r}.")
     return project
 
 
-def _subscription(deps: ApiDeps, user: User) -> Subscription:
+def _owned(request: Request, model: type[R]) -> tuple[User, R, Deps, Project]:
+    """The signed-in user, the request's body, the function's `Deps` and the user's project it names
+    (authenticated before the body is read)."""
+    user = authenticate(request)
+    body = request.body(model)
+    deps = deps_of(request)
+    return user, body, deps, _own_project(deps, user, body.project_name)
+
+
+def _subscription(deps: Deps, user: User) -> Subscription:
     subscription = deps.store.subscriptions.get(id=user.subscription_id) if user.subscription_id else None
     if subscription is None:
         raise ApiError(403, "no_subscription", "Your account has no subscription yet; ask an administrator.")
     return subscription
 
 
-def _installed_repository(deps: ApiDeps, user: User, repository_id: int) -> RepositoryInfo:
+def _installed_repository(deps: Deps, user: User, repository_id: int) -> RepositoryInfo:
     """The repository, if the user's GitHub App installation covers it (reference defect 11)."""
     if user.installation_id is None:
         raise ApiError(403, "app_not_installed", "Install the GitHub App on your account first.")
@@ -206,7 +219,7 @@ def createproject(request: Request) -> dict[str, Any]:
     try:
         routes.update(deps.routes, {names.alias_key(name): name})
         try:
-            events.send_init(deps.client("events"), deps.ticket_key(), project, user.id, deps.env)
+            events.send_init(deps.events, deps.ticket_key(), project, user.id, deps.env)
         except Exception:
             routes.update(deps.routes, {}, [names.alias_key(name)])
             raise
@@ -219,10 +232,7 @@ def createproject(request: Request) -> dict[str, Any]:
 
 
 def updateproject(request: Request) -> dict[str, Any]:
-    user = authenticate(request)
-    body = request.body(UpdateProject)
-    deps = deps_of(request)
-    project = _own_project(deps, user, body.project_name)
+    user, body, deps, project = _owned(request, UpdateProject)
     values: dict[str, Any] = {
         k: v for k, v in body.model_dump(include={"branch", "install_command", "build_command",
                                                    "output_directory"}).items() if v is not None
@@ -248,10 +258,7 @@ def updateproject(request: Request) -> dict[str, Any]:
 def updatealias(request: Request) -> dict[str, Any]:
     """Aliases are single labels directly under the domain (`<alias>.<domain>`): the wildcard
     certificate covers one label only (reference defect 59). The project's own name always stays."""
-    user = authenticate(request)
-    body = request.body(UpdateAlias)
-    deps = deps_of(request)
-    project = _own_project(deps, user, body.project_name)
+    user, body, deps, project = _owned(request, UpdateAlias)
     wanted = list(dict.fromkeys([project.name, *(a.strip().lower() for a in body.aliases)]))
     invalid = [a for a in wanted if not names.valid_project_name(a)]
     if invalid:
@@ -291,12 +298,9 @@ BUILD_REFUSALS = {
 
 
 def buildproject(request: Request) -> dict[str, Any]:
-    user = authenticate(request)
-    body = request.body(BuildProject)
-    deps = deps_of(request)
-    project = _own_project(deps, user, body.project_name)
+    user, body, deps, project = _owned(request, BuildProject)
     try:
-        deployment = trigger_build(deps.pipeline(), project, triggered_by=user.id, commit=body.commit)
+        deployment = trigger_build(deps, project, triggered_by=user.id, commit=body.commit)
     except BuildRefused as err:
         raise ApiError(BUILD_REFUSALS.get(err.code, 503), err.code, str(err)) from err
     return json_response(202, {"message": "build started", "deployment": deployment_view(deployment)})
@@ -324,56 +328,43 @@ ROLLBACK_REFUSALS = {"not_found": 404, "already_live": 409, "locked": 409}
 
 
 def rollbackproject(request: Request) -> dict[str, Any]:
-    user = authenticate(request)
-    body = request.body(Rollback)
-    deps = deps_of(request)
-    project = _own_project(deps, user, body.project_name)
+    user, body, deps, project = _owned(request, Rollback)
     try:
-        deployment = releases.rollback(deps.pipeline(), project, body.deployment_id)
+        deployment = releases.rollback(deps, project, body.deployment_id)
     except releases.ReleaseError as err:
         raise ApiError(ROLLBACK_REFUSALS.get(err.code, 409), err.code, str(err)) from err
     log("rollback", user_id=user.id, project=project.name, to=deployment.deployment_id)
     return json_response(200, {"message": "rolled back", "deployment": deployment_view(deployment)})
 
 
-def request_delete(deps: ApiDeps, project: Project, condition: str, values: dict[str, Any]) -> None:
+def request_delete(deps: Deps, project: Project, condition: str, values: dict[str, Any]) -> None:
     """Mark the project DELETING and ask the pipeline to remove it; restore the status if the bus
     refuses, so the project is never stuck (idempotent: a repeat sends the request again)."""
     try:
-        deps.store.projects.update(
-            {"name": project.name},
-            {"status": ProjectStatus.DELETING.value, "updated_at": int(deps.now())}, condition, values,
-        )
+        lifecycle.begin_deletion(deps.store, project.name, deps.now(), condition, values)
     except Conflict as err:
         raise ApiError(404, "not_found", f"No project named {project.name!r}.") from err
     try:
-        events.send_delete(deps.client("events"), deps.ticket_key(), project, project.owner_id, deps.env)
+        events.send_delete(deps.events, deps.ticket_key(), project, project.owner_id, deps.env)
     except Exception as err:
-        if project.status != ProjectStatus.DELETING:
-            deps.store.projects.update({"name": project.name}, {"status": project.status.value})
+        lifecycle.restore_status(deps.store, project)
         log("delete request not sent", level="ERROR", project=project.name, error=repr(err)[:500])
         raise ApiError(503, "unavailable", "The project could not be deleted; please try again.") from err
 
 
 def deleteproject(request: Request) -> dict[str, Any]:
-    user = authenticate(request)
-    body = request.body(ProjectRef)
-    deps = deps_of(request)
-    project = _own_project(deps, user, body.project_name)
+    user, _, deps, project = _owned(request, ProjectRef)
     request_delete(deps, project, "owner_id = :owner", {":owner": user.id})
     log("project deletion requested", user_id=user.id, project=project.name)
     return json_response(202, {"message": "project is being deleted"})
 
 
 def fetchlog(request: Request) -> dict[str, Any]:
-    user = authenticate(request)
-    query = request.body(ProjectLogQuery)
-    deps = deps_of(request)
-    project = _own_project(deps, user, query.project_name)
+    _, query, deps, project = _owned(request, ProjectLogQuery)
     if query.log_type not in names.PROJECT_LOG_KINDS:
         raise ApiError(400, "invalid_log_type", f"log_type is one of {', '.join(names.PROJECT_LOG_KINDS)}.")
     group = deps.names.project_log_group(project.name, query.log_type)
-    result = log_reader.fetch(deps.client("logs"), group, query, int(deps.now() * 1000))
+    result = log_reader.fetch(deps.logs, group, query, int(deps.now() * 1000))
     return json_response(200, {"message": "log events", **result})
 
 

@@ -18,9 +18,11 @@ from typing import Any
 
 from lambdas.shared import builds
 from lambdas.shared.aws import Clients
-from lambdas.shared.builds import BuildRefused, Deps, set_status
+from lambdas.shared.builds import BuildRefused
+from lambdas.shared.deps import Deps
 from lambdas.shared.entry import Handler, lambda_handler
 from lambdas.shared.http import error_response, json_response
+from lambdas.shared.lifecycle import set_status
 from lambdas.shared.log import log
 from lambdas.shared.models import Project, ProjectStatus
 from lambdas.shared.names import PROJECTS_OWNER_INDEX, USERS_INSTALLATION_INDEX, Env
@@ -31,7 +33,7 @@ ZERO_SHA = "0" * 40
 
 
 def create(env: Mapping[str, str], clients: Clients) -> Handler:
-    deps = Deps.create(env, clients)
+    deps = Deps(env, clients)
     return lambda event, context: handle(deps, event, _secret(deps))
 
 

@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as BotoConnectionError
 
+from lambdas.shared.aws import Clients
+from lambdas.shared.entry import Create, Handler
 from lambdas.shared.log import log
 
 # Waits of 1, 2, 4, 8 and 16 s: 31 s at most, well inside the hooks' 300 s timeout.
@@ -101,3 +104,38 @@ def run_hook(
     )
     log("dashboard release hook reported", context=context, deployment_id=deployment_id, status=status)
     return {"status": status}
+
+
+# A hook's work on the dashboard bucket: (s3, env, deployment id, Lambda context).
+BucketWork = Callable[[Any, Mapping[str, str], str, Any], object]
+
+
+@dataclass(frozen=True)
+class ReleaseHook:
+    """A lifecycle hook doing `work` through `run_hook` (retries, then the report to CodeDeploy)."""
+
+    work: BucketWork
+
+    def __call__(
+        self,
+        event: Mapping[str, Any],
+        s3: Any,
+        codedeploy: Any,
+        env: Mapping[str, str],
+        context: Any = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> dict[str, str]:
+        def on_deployment(deployment_id: str) -> object:
+            return self.work(s3, env, deployment_id, context)
+
+        return run_hook(event, codedeploy, on_deployment, context=context, sleep=sleep)
+
+
+def hook_function(hook: ReleaseHook) -> Create:
+    """`create(env, clients)` of a hook function: its S3 and CodeDeploy clients from the factory."""
+
+    def create(env: Mapping[str, str], clients: Clients) -> Handler:
+        s3, codedeploy = clients.client("s3"), clients.client("codedeploy")
+        return lambda event, context: hook(event, s3, codedeploy, env, context)
+
+    return create

@@ -8,18 +8,16 @@ be the owner or a maintainer (administrators delete other people's projects).
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Mapping
 from secrets import token_hex
 from typing import Any
 
+from lambdas.pipeline.handlers import ticketed_function, verified_ticket
 from lambdas.pipeline.init import WAIT, describe
-from lambdas.shared import events, names, quotas, releases, routes, tickets
-from lambdas.shared.aws import Clients
-from lambdas.shared.builds import Deps
-from lambdas.shared.entry import Handler, lambda_handler
+from lambdas.shared import lifecycle, names, quotas, releases, routes
+from lambdas.shared.deps import Deps
+from lambdas.shared.entry import lambda_handler
 from lambdas.shared.log import log
-from lambdas.shared.models import Project, ProjectStatus, Role
+from lambdas.shared.models import Project, Role
 from lambdas.shared.names import Env
 from lambdas.shared.projectlog import ProjectLog
 from lambdas.shared.store import Conflict
@@ -29,31 +27,10 @@ class DeleteFailed(Exception):
     """A step failed; the event is retried."""
 
 
-def create(env: Mapping[str, str], clients: Clients) -> Handler:
-    deps = Deps.create(env, clients)
-    return lambda event, context: receive(deps, event, context)
-
-
-def receive(deps: Deps, event: dict[str, Any], context: Any) -> None:
-    usable = events.has_ticket(event)
-    log("delete: event received", context=context, source=event.get("source"),
-        detail_type=event.get("detail-type"), event_id=event.get("id"), ignored=not usable)
-    if usable:
-        delete_event(deps, event)
-
-
 def delete_event(deps: Deps, event: dict[str, Any]) -> bool:
     """True when the project is gone (now or before)."""
-    try:
-        ticket = events.verify_event(
-            event,
-            deps.store,
-            deps.secrets.signing_key(deps.env[Env.TICKET_KEY_SECRET_ARN]),
-            deps.names.stack,
-            names.DELETE_DETAIL_TYPE,
-        )
-    except tickets.TicketError as err:
-        log("delete: request refused", level="WARNING", reason=str(err), event_id=event.get("id"))
+    ticket = verified_ticket(deps, event, "delete", names.DELETE_DETAIL_TYPE)
+    if ticket is None:
         return False
     project = deps.store.projects.get(name=ticket.project)
     if project is None:
@@ -71,9 +48,7 @@ def delete_project(deps: Deps, project: Project) -> None:
     owner = f"delete-{token_hex(6)}"
     project_log = ProjectLog(deps.logs, deps.names.project_log_group(project.name, "event"), "delete")
     try:
-        deps.store.projects.update(
-            {"name": project.name}, {"status": ProjectStatus.DELETING.value, "updated_at": int(deps.now())}
-        )
+        lifecycle.begin_deletion(deps.store, project.name, deps.now())
     except Conflict:
         return  # gone already
     # A deploy in progress sees DELETING and stops at its next step; its lock expires with it.
@@ -92,10 +67,7 @@ def delete_project(deps: Deps, project: Project) -> None:
         project_log.line(f"project {project.name} deleted")
     except Exception as err:
         log("delete failed", level="ERROR", project=project.name, error=repr(err))
-        with contextlib.suppress(Conflict):
-            deps.store.projects.update(
-                {"name": project.name}, {"status_reason": "deletion failed; retrying", "lock": None}
-            )
+        lifecycle.deletion_failed(deps.store, project.name)
         raise
     finally:
         project_log.flush()
@@ -122,7 +94,7 @@ def _wait_for_lock(deps: Deps, project: str, owner: str) -> Project:
 
 
 def _remove_routes(deps: Deps, project: Project) -> None:
-    if deps.routes is None:
+    if not deps.has_routes:
         raise DeleteFailed("route store not configured")
     deletes = [names.live_key(project.name)]
     for alias in {project.name, *project.aliases}:
@@ -145,4 +117,5 @@ def _delete_stack(deps: Deps, project: str) -> None:
     )
 
 
+create = ticketed_function("delete", delete_event)
 handler = lambda_handler(create)

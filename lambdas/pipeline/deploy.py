@@ -18,19 +18,18 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Mapping
 from typing import Any
 
 from botocore.exceptions import ClientError
 
+from lambdas.pipeline.handlers import event_function
 from lambdas.pipeline.output import BuildOutput, OutputRejected, read_output
 from lambdas.pipeline.upload import upload_files
-from lambdas.shared import names, releases, routes
-from lambdas.shared.aws import Clients
-from lambdas.shared.builds import Deps, set_status
-from lambdas.shared.entry import Handler, lambda_handler
+from lambdas.shared import lifecycle, names, releases, routes
+from lambdas.shared.deps import Deps
+from lambdas.shared.entry import lambda_handler
 from lambdas.shared.log import log
-from lambdas.shared.models import Deployment, DeploymentStatus, Limits, Project, ProjectStatus
+from lambdas.shared.models import Deployment, DeploymentStatus, Limits, Project
 from lambdas.shared.names import Env
 from lambdas.shared.projectlog import ProjectLog
 from lambdas.shared.releases import ReleaseError
@@ -40,19 +39,6 @@ from lambdas.shared.store import Conflict
 INLINE_CODE_LIMIT = 36 * 2**20
 LOCK_WAIT_SECONDS = 300
 LOCK_POLL_SECONDS = 5
-
-
-def create(env: Mapping[str, str], clients: Clients) -> Handler:
-    deps = Deps.create(env, clients)
-    return lambda event, context: receive(deps, event, context)
-
-
-def receive(deps: Deps, event: dict[str, Any], context: Any) -> None:
-    usable = event.get("source") == names.BATCH_EVENT_SOURCE
-    log("deploy: event received", context=context, source=event.get("source"),
-        detail_type=event.get("detail-type"), event_id=event.get("id"), ignored=not usable)
-    if usable:
-        deploy_event(deps, event)
 
 
 def project_of_job(deps: Deps, detail: dict[str, Any]) -> str | None:
@@ -93,10 +79,8 @@ def deploy_event(deps: Deps, event: dict[str, Any]) -> Deployment | None:
         return None
     if detail.get("status") == "FAILED":
         return build_failed(deps, deployment, job_id, detail)
-    if detail.get("status") != "SUCCEEDED" or deployment.status in (
-        DeploymentStatus.READY,
-        DeploymentStatus.LIVE,
-    ):
+    deployable = lifecycle.may_become(deployment, DeploymentStatus.DEPLOYING)  # not READY or LIVE yet
+    if detail.get("status") != "SUCCEEDED" or not deployable:
         log(
             "deploy: nothing to do (replayed or not final)",
             execution=execution,
@@ -109,7 +93,7 @@ def deploy_event(deps: Deps, event: dict[str, Any]) -> Deployment | None:
 
 def build_failed(deps: Deps, deployment: Deployment, job_id: str, detail: dict[str, Any]) -> Deployment:
     if deployment.status != DeploymentStatus.BUILDING:
-        return deployment  # replayed
+        return deployment  # replayed: a build reports once, on a deployment still building
     container = detail.get("container") or {}
     reason = " - ".join(
         str(r)
@@ -127,17 +111,7 @@ def build_failed(deps: Deps, deployment: Deployment, job_id: str, detail: dict[s
     )
     deploy_log.line(f"deployment {deployment.deployment_id}: {reason}")
     deploy_log.flush()
-    updated = deps.store.deployments.update(
-        {"project_name": project, "deployment_id": deployment.deployment_id},
-        {
-            "status": DeploymentStatus.FAILED.value,
-            "reason": reason,
-            "job_id": job_id,
-            "finished_at": int(deps.now()),
-        },
-    )
-    set_status(deps, project, ProjectStatus.FAILED, f"deployment {deployment.deployment_id}: {reason}")
-    return updated
+    return lifecycle.failed(deps, deployment, reason, job_id=job_id)
 
 
 class Deployer:
@@ -146,7 +120,6 @@ class Deployer:
         self.deployment = deployment
         self.job_id = job_id
         self.project_name = deployment.project_name
-        self.key = {"project_name": self.project_name, "deployment_id": deployment.deployment_id}
         self.log = ProjectLog(
             deps.logs, deps.names.project_log_group(self.project_name, "deploy"), deployment.deployment_id
         )
@@ -207,11 +180,7 @@ class Deployer:
         deps, d = self.deps, self.deployment
         started = time.monotonic()
         self.log.line(f"deployment {d.deployment_id} started (commit {d.commit[:12] or 'branch tip'})")
-        deps.store.deployments.update(
-            self.key,
-            {"status": DeploymentStatus.DEPLOYING.value, "job_id": self.job_id or d.job_id, "reason": ""},
-        )
-        set_status(deps, project.name, ProjectStatus.DEPLOYING, "")
+        lifecycle.deploying(deps, d, self.job_id)
 
         self.step = "reading the build output"
         limits = self._limits(project)
@@ -240,7 +209,6 @@ class Deployer:
         version = self._publish_server(project, output)
 
         self.step = "writing page routes"
-        assert deps.routes is not None, "route store not configured"
         routes.update(
             deps.routes,
             {
@@ -249,18 +217,15 @@ class Deployer:
             },
             sleep=deps.sleep,
         )
-        ready = deps.store.deployments.update(
-            self.key,
-            {
-                "status": DeploymentStatus.READY.value,
-                "function_version": version,
-                "client_bytes": output.client_bytes,
-                "prerender_bytes": output.prerender_bytes,
-                "server_bytes": len(output.server),
-                "page_count": len(output.pages),
-                "pages": sorted(output.pages),
-                "finished_at": int(deps.now()),
-            },
+        ready = lifecycle.ready(
+            deps,
+            d,
+            function_version=version,
+            client_bytes=output.client_bytes,
+            prerender_bytes=output.prerender_bytes,
+            server_bytes=len(output.server),
+            page_count=len(output.pages),
+            pages=sorted(output.pages),
         )
 
         self.step = "going live"
@@ -269,7 +234,7 @@ class Deployer:
                 f"deployment {d.deployment_id} kept, not live: the newer deployment "
                 f"{project.live_deployment} is live"
             )
-            set_status(deps, project.name, ProjectStatus.LIVE, "")
+            lifecycle.kept_not_live(deps, project.name)
             result = ready
         else:
             result = releases.go_live(deps, project, ready)
@@ -324,18 +289,13 @@ class Deployer:
     def _fail(self, reason: str) -> None:
         d = self.deployment
         self.log.line(f"deployment {d.deployment_id} failed: {reason}; the live deployment is unchanged")
-        with contextlib.suppress(Conflict):
-            self.deps.store.deployments.update(
-                self.key,
-                {
-                    "status": DeploymentStatus.FAILED.value,
-                    "reason": reason,
-                    "finished_at": int(self.deps.now()),
-                },
-            )
-        set_status(
-            self.deps, self.project_name, ProjectStatus.FAILED, f"deployment {d.deployment_id}: {reason}"
-        )
+        with contextlib.suppress(Conflict):  # the record is gone: the project is being deleted
+            lifecycle.failed(self.deps, d, reason)
 
 
+def from_batch(event: dict[str, Any]) -> bool:
+    return event.get("source") == names.BATCH_EVENT_SOURCE
+
+
+create = event_function("deploy", from_batch, deploy_event)
 handler = lambda_handler(create)

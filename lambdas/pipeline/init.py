@@ -10,15 +10,14 @@ deleted and created again.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Mapping
 from typing import Any
 
 from botocore.exceptions import ClientError
 
-from lambdas.shared import events, names, project_stack, tickets
-from lambdas.shared.aws import Clients
-from lambdas.shared.builds import Deps, set_status
-from lambdas.shared.entry import Handler, lambda_handler
+from lambdas.pipeline.handlers import ticketed_function, verified_ticket
+from lambdas.shared import lifecycle, names, project_stack
+from lambdas.shared.deps import Deps
+from lambdas.shared.entry import lambda_handler
 from lambdas.shared.log import log
 from lambdas.shared.models import Project, ProjectStatus
 from lambdas.shared.names import Env
@@ -33,30 +32,9 @@ class StackFailed(Exception):
     """The stack could not be created; the message (CloudFormation's reason) is for the user."""
 
 
-def create(env: Mapping[str, str], clients: Clients) -> Handler:
-    deps = Deps.create(env, clients)
-    return lambda event, context: receive(deps, event, context)
-
-
-def receive(deps: Deps, event: dict[str, Any], context: Any) -> None:
-    usable = events.has_ticket(event)
-    log("init: event received", context=context, source=event.get("source"),
-        detail_type=event.get("detail-type"), event_id=event.get("id"), ignored=not usable)
-    if usable:
-        init_event(deps, event)
-
-
 def init_event(deps: Deps, event: dict[str, Any]) -> Project | None:
-    try:
-        ticket = events.verify_event(
-            event,
-            deps.store,
-            deps.secrets.signing_key(deps.env[Env.TICKET_KEY_SECRET_ARN]),
-            deps.names.stack,
-            names.INIT_DETAIL_TYPE,
-        )
-    except tickets.TicketError as err:
-        log("init: request refused", level="WARNING", reason=str(err), event_id=event.get("id"))
+    ticket = verified_ticket(deps, event, "init", names.INIT_DETAIL_TYPE)
+    if ticket is None:
         return None
     project = deps.store.projects.get(name=ticket.project)
     if project is None or project.owner_id != ticket.subject or project.status == ProjectStatus.DELETING:
@@ -130,16 +108,15 @@ def initialize(deps: Deps, project: Project) -> Project | None:
         stack = ensure_stack(deps, project.name, project_log)
     except StackFailed as err:
         project_log.line(f"project stack not created: {err}")
-        set_status(deps, project.name, ProjectStatus.FAILED, f"project stack not created: {err}")
+        lifecycle.stack_failed(deps, project.name, str(err))
         return deps.store.projects.get(name=project.name)
     finally:
         project_log.flush()
-    status = ProjectStatus.LIVE if project.live_deployment else ProjectStatus.READY
-    keep = project.status in (ProjectStatus.BUILDING, ProjectStatus.DEPLOYING)  # a replay mid-build
-    set_status(deps, project.name, project.status if keep else status, "", stack_name=stack)
+    lifecycle.stack_ready(deps, project, stack)
     project_log.line(f"project stack {stack} is ready")
     project_log.flush()
     return deps.store.projects.get(name=project.name)
 
 
+create = ticketed_function("init", init_event)
 handler = lambda_handler(create)

@@ -1,104 +1,21 @@
 """Starting a build: quota, deployment record, build spec, build event. Used by the API (build a
-project), the GitHub webhook (push) and the operator CLI.
-
-`Deps` is the pipeline's set of clients and environment, built once per container by `Deps.create`
-from the function's environment and the client factory. Every pipeline module takes it as its first
-argument.
-"""
+project), the GitHub webhook (push) and the operator CLI."""
 
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
-from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from lambdas.shared import events, names
-from lambdas.shared.aws import Clients
-from lambdas.shared.models import Deployment, DeploymentStatus, Project, ProjectStatus
-from lambdas.shared.names import Env, Names
+from lambdas.shared import events, lifecycle, names
+from lambdas.shared.deps import Deps
+from lambdas.shared.models import Deployment, DeploymentStatus, Project
+from lambdas.shared.names import Env
 from lambdas.shared.projectlog import ProjectLog
-from lambdas.shared.routes import AwsRouteStore, RouteStore
-from lambdas.shared.secrets import Secrets
-from lambdas.shared.store import Conflict, Store, is_conditional_failure
+from lambdas.shared.store import is_conditional_failure
 
 DAY = 86400
-# Projects in these states have a stack a build can run in.
-BUILDABLE = (
-    ProjectStatus.READY,
-    ProjectStatus.BUILDING,
-    ProjectStatus.DEPLOYING,
-    ProjectStatus.LIVE,
-    ProjectStatus.FAILED,
-)
-
-# (installation id, repository id) -> an installation token for that one repository, contents:read.
-MintToken = Callable[[int, int], str]
-
-
-def _mint_with_github_app(env: Mapping[str, str], secrets: Secrets) -> MintToken:
-    def mint(installation_id: int, repository_id: int) -> str:
-        from lambdas.shared import github  # imported when needed: only build triggers talk to GitHub
-
-        return github.from_environment(env, secrets).repository_token(installation_id, repository_id)
-
-    return mint
-
-
-# Parallel uploads and deletes of a deployment's files need a wide connection pool.
-WIDE = Config(retries={"mode": "standard", "max_attempts": 5}, max_pool_connections=64)
-
-
-@dataclass
-class Deps:
-    store: Store
-    env: Mapping[str, str]
-    secrets: Secrets
-    s3: Any = None
-    events: Any = None
-    lambda_: Any = None
-    cloudformation: Any = None
-    logs: Any = None
-    routes: RouteStore | None = None
-    mint_installation_token: MintToken | None = None
-    sleep: Callable[[float], None] = time.sleep
-    now: Callable[[], float] = time.time
-    # Parallel uploads of a deployment's files.
-    workers: int = 32
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def names(self) -> Names:
-        return Names(self.env.get(Env.STACK, names.DEFAULT_STACK_NAME))
-
-    @classmethod
-    def create(cls, env: Mapping[str, str], clients: Clients, **overrides: Any) -> Deps:
-        """The pipeline's clients from the factory. Clients are made on first use by boto3's own
-        laziness only where cheap; the route store exists only where the function knows its ARN."""
-        secrets = overrides.pop("secrets", None) or Secrets(clients)
-        routes = None
-        if env.get(Env.ROUTE_STORE_ARN):
-            # The KeyValueStore data plane is global, signed for us-east-1.
-            kvs = clients.client("cloudfront-keyvaluestore", region="us-east-1")
-            routes = AwsRouteStore(kvs, env[Env.ROUTE_STORE_ARN])
-        values: dict[str, Any] = dict(
-            store=Store(clients.resource("dynamodb"), env),
-            env=env,
-            secrets=secrets,
-            s3=clients.client("s3", config=WIDE),
-            events=clients.client("events"),
-            lambda_=clients.client("lambda", config=WIDE),
-            cloudformation=clients.client("cloudformation"),
-            logs=clients.client("logs"),
-            routes=routes,
-            mint_installation_token=_mint_with_github_app(env, secrets),
-        )
-        values.update(overrides)
-        return cls(**values)
 
 
 class BuildRefused(Exception):
@@ -208,7 +125,7 @@ def trigger_build(
 
 
 def _trigger(deps: Deps, project: Project, deployment: Deployment, event_log: ProjectLog) -> None:
-    if project.status not in BUILDABLE:
+    if not lifecycle.buildable(project):
         raise BuildRefused(
             f"project {project.name} cannot be built while {project.status.value.lower()}", "not_ready"
         )
@@ -225,8 +142,6 @@ def _trigger(deps: Deps, project: Project, deployment: Deployment, event_log: Pr
 
     deps.store.deployments.create(deployment)
     try:
-        if deps.mint_installation_token is None:
-            raise BuildRefused("GitHub access is not configured", "github")
         try:
             token = deps.mint_installation_token(project.repository.installation_id, project.repository.id)
         except Exception as err:
@@ -248,30 +163,11 @@ def _trigger(deps: Deps, project: Project, deployment: Deployment, event_log: Pr
             else BuildRefused("the build could not be started", "internal")
         )
         return_build_quota(deps, user.id)
-        deps.store.deployments.update(
-            {"project_name": project.name, "deployment_id": deployment.deployment_id},
-            {"status": DeploymentStatus.FAILED.value, "reason": str(refused), "finished_at": int(deps.now())},
-        )
+        lifecycle.failed(deps, deployment, str(refused), step="build")
         deployment.status, deployment.reason = DeploymentStatus.FAILED, str(refused)
-        set_status(deps, project.name, ProjectStatus.FAILED, f"build {deployment.deployment_id}: {refused}")
         if refused is err:
             raise
         raise refused from err
 
-    set_status(deps, project.name, ProjectStatus.BUILDING, "")  # a stale failure text goes (defect 43)
+    lifecycle.build_queued(deps, deployment)
     event_log.line(f"build {deployment.deployment_id} queued")
-
-
-def set_status(deps: Deps, project: str, status: ProjectStatus, reason: str, **values: Any) -> bool:
-    """Record the pipeline state (and other fields), unless the project is gone or being deleted."""
-    try:
-        # `status` is the first value, so `Repo.update` names it #a0.
-        deps.store.projects.update(
-            {"name": project},
-            {"status": status.value, "status_reason": reason, "updated_at": int(deps.now()), **values},
-            "#a0 <> :deleting",
-            {":deleting": ProjectStatus.DELETING.value},
-        )
-    except Conflict:
-        return False
-    return True

@@ -12,7 +12,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +25,7 @@ DEFAULT_URL = "https://github.com"
 DEFAULT_API_URL = "https://api.github.com"
 TIMEOUT_SECONDS = 10
 USER_AGENT = "battleshiper"
+PAGE_SIZE = 100
 # GitHub accepts App JWTs for at most 10 minutes; `iat` is back-dated for clock skew (defect 23).
 APP_JWT_TTL = 540
 CLOCK_SKEW = 60
@@ -129,6 +130,15 @@ class GitHub:
         except (urllib.error.URLError, TimeoutError, ValueError) as err:
             raise GitHubError(f"GitHub is not reachable: {type(err).__name__}") from err
 
+    def _listing(self, path: str, key: str, token: str, *, pages: int) -> Iterator[dict[str, Any]]:
+        """The items of a paginated list (`key` in each answer), 100 a page, at most `pages` pages."""
+        for page in range(1, pages + 1):
+            url = f"{self.api_url}{path}?per_page={PAGE_SIZE}&page={page}"
+            batch = self._call("GET", url, token=token).get(key, [])
+            yield from batch
+            if len(batch) < PAGE_SIZE:
+                return
+
     # --- OAuth (user-to-server) --------------------------------------------------------------------
 
     def authorize_url(self, *, redirect_uri: str, state: str, code_challenge: str) -> str:
@@ -175,18 +185,10 @@ class GitHub:
 
     def user_installations(self, access_token: str) -> list[Installation]:
         """Installations of this App the user can access."""
-        found: list[Installation] = []
-        for page in range(1, 11):
-            answer = self._call(
-                "GET", f"{self.api_url}/user/installations?per_page=100&page={page}", token=access_token
-            )
-            batch = answer.get("installations", [])
-            found += [
-                Installation(int(i["id"]), int(i["account"]["id"]), str(i["account"]["login"])) for i in batch
-            ]
-            if len(batch) < 100:
-                break
-        return found
+        return [
+            Installation(int(i["id"]), int(i["account"]["id"]), str(i["account"]["login"]))
+            for i in self._listing("/user/installations", "installations", access_token, pages=10)
+        ]
 
     # --- App (server-to-server) --------------------------------------------------------------------
 
@@ -222,23 +224,13 @@ class GitHub:
     def installation_repositories(self, installation_id: int) -> list[RepositoryInfo]:
         """Repositories the installation covers (read with a metadata-only token)."""
         token = self.installation_token(installation_id, permissions={"metadata": "read"})
-        found: list[RepositoryInfo] = []
-        for page in range(1, 31):
-            answer = self._call(
-                "GET", f"{self.api_url}/installation/repositories?per_page=100&page={page}", token=token
+        return [
+            RepositoryInfo(
+                int(r["id"]), str(r["name"]), str(r["full_name"]), bool(r.get("private", False)),
+                str(r.get("default_branch") or "main"),
             )
-            batch = answer.get("repositories", [])
-            found += [
-                RepositoryInfo(
-                    int(r["id"]), str(r["name"]), str(r["full_name"]), bool(r.get("private", False)),
-                    str(r.get("default_branch") or "main"),
-                )
-                for r in batch
-            ]
-            if len(batch) < 100:
-                break
-        return found
-
+            for r in self._listing("/installation/repositories", "repositories", token, pages=30)
+        ]
 
 def from_environment(env: Mapping[str, str], secrets: Secrets) -> GitHub:
     """The App's client from the operator's GitHub secret (read once per container)."""

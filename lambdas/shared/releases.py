@@ -18,8 +18,9 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from lambdas.shared import names, routes
-from lambdas.shared.builds import Deps, set_status
+from lambdas.shared import lifecycle, names, routes
+from lambdas.shared.deps import Deps
+from lambdas.shared.lifecycle import IN_FLIGHT
 from lambdas.shared.log import log
 from lambdas.shared.models import Deployment, DeploymentStatus, Project, ProjectStatus
 from lambdas.shared.names import Env
@@ -27,7 +28,6 @@ from lambdas.shared.store import Conflict
 
 LOCK_SECONDS = 900  # the pipeline functions' timeout: a crashed holder's lock expires with it
 ROLLBACK_LOCK_SECONDS = 120
-IN_FLIGHT = (DeploymentStatus.BUILDING, DeploymentStatus.DEPLOYING)
 STALE_IN_FLIGHT_SECONDS = 86400  # a build that never reported back is pruned after a day
 
 
@@ -82,7 +82,6 @@ def function_name(deps: Deps, project: str) -> str:
 
 
 def _write_pointer(deps: Deps, project: str, deployment_id: str | None) -> None:
-    assert deps.routes is not None, "route store not configured"
     key = names.live_key(project)
     if deployment_id:
         routes.update(deps.routes, {key: deployment_id}, sleep=deps.sleep)
@@ -129,27 +128,13 @@ def go_live(deps: Deps, project: Project, deployment: Deployment) -> Deployment:
                     FunctionName=function, Name=names.LIVE_ALIAS, FunctionVersion=old_version
                 )
             )
-        now = int(deps.now())
-        key = {"project_name": project.name, "deployment_id": deployment.deployment_id}
-        live = deps.store.deployments.update(
-            key,
-            {
-                "status": DeploymentStatus.LIVE.value,
-                "reason": "",
-                "finished_at": deployment.finished_at or now,
-            },
-        )
-        set_status(deps, project.name, ProjectStatus.LIVE, "", live_deployment=deployment.deployment_id)
+        live = lifecycle.live(deps, deployment)
     except Exception:
         for step in reversed(undo):
             step()
         raise
     if previous and previous != deployment.deployment_id:
-        with contextlib.suppress(Conflict):  # pruned meanwhile
-            deps.store.deployments.update(
-                {"project_name": project.name, "deployment_id": previous},
-                {"status": DeploymentStatus.READY.value},
-            )
+        lifecycle.no_longer_live(deps, project.name, previous)
     return live
 
 
@@ -213,7 +198,7 @@ def _ignore_missing(call: Any, **kwargs: Any) -> None:
 def remove_deployment(deps: Deps, deployment: Deployment, *, with_function: bool = True) -> None:
     """Everything of one deployment: page keys, files, server version and alias, record. Idempotent."""
     project = deployment.project_name
-    if deployment.pages and deps.routes is not None:
+    if deployment.pages and deps.has_routes:
         routes.update(
             deps.routes,
             {},

@@ -17,15 +17,15 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import jwt
-
+from lambdas.shared import jwts
 from lambdas.shared.names import OAUTH_STATE_COOKIE, SESSION_COOKIE
 
-ALGORITHM = "HS256"
 SESSION_AUDIENCE = "battleshiper:session"
 STATE_AUDIENCE = "battleshiper:oauth-state"
 SESSION_TTL = 3600
 STATE_TTL = 600
+# A session may say it was issued this far ahead of our clock (skew).
+CLOCK_SKEW = 60
 # An expired session can be renewed through GitHub (stored refresh token) for this long.
 REFRESH_WINDOW = 14 * 86400
 
@@ -52,16 +52,8 @@ def issuer(domain: str) -> str:
 def issue_session(
     key: bytes, *, domain: str, user_id: str, version: int, now: Callable[[], float] = time.time
 ) -> str:
-    issued = int(now())
-    claims = {
-        "iss": issuer(domain),
-        "aud": SESSION_AUDIENCE,
-        "sub": user_id,
-        "iat": issued,
-        "exp": issued + SESSION_TTL,
-        "ver": version,
-    }
-    return jwt.encode(claims, key, algorithm=ALGORITHM)
+    claims = {"iss": issuer(domain), "aud": SESSION_AUDIENCE, "sub": user_id, "ver": version}
+    return jwts.issue(key, claims, ttl=SESSION_TTL, now=now)
 
 
 def verify_session(
@@ -75,27 +67,16 @@ def verify_session(
     """Check signature, issuer, audience and claims; expiry too unless `accept_expired` (sign-out and
     refresh accept an expired session, within `REFRESH_WINDOW`)."""
     try:
-        claims = jwt.decode(
-            token,
-            key,
-            algorithms=[ALGORITHM],
-            audience=SESSION_AUDIENCE,
-            issuer=issuer(domain),
-            # Times are checked below against the injected clock.
-            options={"require": ["iss", "aud", "sub", "iat", "exp", "ver"], "verify_exp": False,
-                     "verify_iat": False},
+        claims = jwts.verify(
+            token, key, audience=SESSION_AUDIENCE, issuer=issuer(domain),
+            require=("iss", "aud", "sub", "iat", "exp", "ver"), now=now, skew=CLOCK_SKEW,
+            grace=REFRESH_WINDOW if accept_expired else 0,
         )
-    except jwt.PyJWTError as err:
-        raise SessionError(type(err).__name__) from err
+    except jwts.InvalidToken as err:
+        raise SessionError(str(err)) from err
     if not isinstance(claims["sub"], str) or not isinstance(claims["ver"], int):
         raise SessionError("malformed claims")
-    session = Session(claims["sub"], claims["ver"], int(claims["iat"]), int(claims["exp"]))
-    current = now()
-    if session.issued_at > current + 60:
-        raise SessionError("issued in the future")
-    if session.expired(current) and (not accept_expired or current >= session.expires_at + REFRESH_WINDOW):
-        raise SessionError("expired")
-    return session
+    return Session(claims["sub"], claims["ver"], int(claims["iat"]), int(claims["exp"]))
 
 
 def cookie(name: str, value: str, max_age: int) -> str:
@@ -133,33 +114,18 @@ def new_oauth_state() -> OAuthState:
 
 
 def issue_state(key: bytes, *, domain: str, state: OAuthState, now: Callable[[], float] = time.time) -> str:
-    issued = int(now())
-    claims = {
-        "iss": issuer(domain),
-        "aud": STATE_AUDIENCE,
-        "iat": issued,
-        "exp": issued + STATE_TTL,
-        "state": state.state,
-        "verifier": state.verifier,
-    }
-    return jwt.encode(claims, key, algorithm=ALGORITHM)
+    claims = {"iss": issuer(domain), "aud": STATE_AUDIENCE, "state": state.state, "verifier": state.verifier}
+    return jwts.issue(key, claims, ttl=STATE_TTL, now=now)
 
 
 def verify_state(token: str, key: bytes, *, domain: str, now: Callable[[], float] = time.time) -> OAuthState:
     try:
-        claims = jwt.decode(
-            token,
-            key,
-            algorithms=[ALGORITHM],
-            audience=STATE_AUDIENCE,
-            issuer=issuer(domain),
-            options={"require": ["iss", "aud", "exp", "state", "verifier"], "verify_exp": False,
-                     "verify_iat": False},
+        claims = jwts.verify(
+            token, key, audience=STATE_AUDIENCE, issuer=issuer(domain),
+            require=("iss", "aud", "exp", "state", "verifier"), now=now,
         )
-    except jwt.PyJWTError as err:
-        raise SessionError(type(err).__name__) from err
-    if now() >= int(claims["exp"]):
-        raise SessionError("expired")
+    except jwts.InvalidToken as err:
+        raise SessionError(str(err)) from err
     return OAuthState(str(claims["state"]), str(claims["verifier"]))
 
 

@@ -98,8 +98,7 @@ class Repo(Generic[M]):
     def delete(self, **key: Any) -> None:
         self.table.delete_item(Key=key)
 
-    def query(self, index: str | None = None, *, newest_first: bool = False, **key: Any) -> Iterator[M]:
-        """Every record whose (index) hash key matches, across all pages."""
+    def _key_query(self, index: str | None, newest_first: bool, key: Mapping[str, Any]) -> dict[str, Any]:
         ((name, value),) = key.items()
         kwargs: dict[str, Any] = {
             "KeyConditionExpression": Key(name).eq(value),
@@ -107,12 +106,20 @@ class Repo(Generic[M]):
         }
         if index:
             kwargs["IndexName"] = index
+        return kwargs
+
+    def _every(self, read: Any, kwargs: dict[str, Any]) -> Iterator[M]:
+        """The records of every page of a query or scan."""
         while True:
-            page = self.table.query(**kwargs)
+            page = read(**kwargs)
             yield from (self.model.model_validate(item) for item in page.get("Items", []))
             if "LastEvaluatedKey" not in page:
                 return
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def query(self, index: str | None = None, *, newest_first: bool = False, **key: Any) -> Iterator[M]:
+        """Every record whose (index) hash key matches, across all pages."""
+        return self._every(self.table.query, self._key_query(index, newest_first, key))
 
     def page(
         self,
@@ -125,14 +132,7 @@ class Repo(Generic[M]):
     ) -> tuple[list[M], dict[str, Any] | None]:
         """One page of a query (for paginated API answers): the records and the key to continue from.
         DynamoDB may return fewer than `limit` with more to come; callers pass the key back."""
-        ((name, value),) = key.items()
-        kwargs: dict[str, Any] = {
-            "KeyConditionExpression": Key(name).eq(value),
-            "ScanIndexForward": not newest_first,
-            "Limit": limit,
-        }
-        if index:
-            kwargs["IndexName"] = index
+        kwargs = self._key_query(index, newest_first, key) | {"Limit": limit}
         if start:
             kwargs["ExclusiveStartKey"] = dict(start)
         page = self.table.query(**kwargs)
@@ -140,13 +140,7 @@ class Repo(Generic[M]):
         return records, page.get("LastEvaluatedKey")
 
     def scan(self) -> Iterator[M]:
-        kwargs: dict[str, Any] = {}
-        while True:
-            page = self.table.scan(**kwargs)
-            yield from (self.model.model_validate(item) for item in page.get("Items", []))
-            if "LastEvaluatedKey" not in page:
-                return
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return self._every(self.table.scan, {})
 
 
 class Store:

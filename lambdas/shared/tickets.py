@@ -13,9 +13,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import jwt
+from lambdas.shared import jwts
 
-ALGORITHM = "HS256"
 LEEWAY_SECONDS = 30
 
 
@@ -46,17 +45,14 @@ def issue(
     ttl: int,
     now: Callable[[], float] = time.time,
 ) -> str:
-    issued = int(now())
     claims = {
         "iss": issuer(stack),
         "aud": action,
         "sub": subject,
         "project": project,
-        "iat": issued,
-        "exp": issued + ttl,
         "jti": secrets.token_urlsafe(16),
     }
-    return jwt.encode(claims, key, algorithm=ALGORITHM)
+    return jwts.issue(key, claims, ttl=ttl, now=now)
 
 
 def verify(
@@ -67,21 +63,18 @@ def verify(
     action: str,
     project: str | None = None,
     claim_once: Callable[[str, int], bool],
+    now: Callable[[], float] = time.time,
 ) -> Ticket:
     """Check signature, issuer, audience, expiry, required claims and project, then claim the ticket
     id (`claim_once(jti, exp)` returns False when it was used before)."""
     try:
-        claims = jwt.decode(
-            token,
-            key,
-            algorithms=[ALGORITHM],
-            audience=action,
-            issuer=issuer(stack),
-            leeway=LEEWAY_SECONDS,
-            options={"require": ["iss", "aud", "sub", "exp", "iat", "jti"]},
+        claims = jwts.verify(
+            token, key, audience=action, issuer=issuer(stack),
+            require=("iss", "aud", "sub", "exp", "iat", "jti"), now=now,
+            skew=LEEWAY_SECONDS, grace=LEEWAY_SECONDS,
         )
-    except jwt.PyJWTError as err:
-        raise TicketError(f"invalid ticket: {type(err).__name__}") from err
+    except jwts.InvalidToken as err:
+        raise TicketError(f"invalid ticket: {err}") from err
     if not isinstance(claims.get("project"), str) or (project is not None and claims["project"] != project):
         raise TicketError("ticket is for another project")
     ticket = Ticket(action, str(claims["sub"]), claims["project"], str(claims["jti"]), int(claims["exp"]))

@@ -16,9 +16,9 @@ from botocore.stub import Stubber
 from moto import mock_aws
 
 from lambdas.hooks import ATTEMPTS, run_hook
-from lambdas.hooks.assets import delete_other_deployments, upload_dashboard_assets
 from lambdas.hooks.post_traffic import prune
 from lambdas.hooks.pre_traffic import publish
+from lambdas.shared.dashboard_assets import delete_other_deployments, upload_dashboard_assets
 from lambdas.shared.names import DASHBOARD_DEPLOYMENT_TAG, Env
 
 REGION = "eu-central-1"

@@ -20,7 +20,7 @@ from battleshiper_cli.local.routes import MemoryRouteStore
 from battleshiper_cli.local.wiring import Wiring, role_lookup
 from lambdas.shared import names
 from lambdas.shared.aws import Clients
-from lambdas.shared.builds import Deps
+from lambdas.shared.deps import Deps
 from lambdas.shared.entry import Handler
 from lambdas.shared.names import Env
 from lambdas.shared.secrets import Secrets
@@ -68,7 +68,7 @@ class TestPlatform:
         sleep seams), with the function's environment and role."""
         function = self.wiring.by_handler(handler)
         clients = self.wiring.clients(self.wiring.principal(function.logical_id))
-        return Deps.create(function.environment, clients, **overrides)
+        return Deps(function.environment, clients, **overrides)
 
     def store(self) -> Store:
         """Every table, for setting up and looking (no one function's environment names them all)."""

@@ -17,9 +17,8 @@ from moto import mock_aws
 
 from battleshiper_cli.local.github import GitHubStandIn, Repo
 from battleshiper_cli.local.routes import MemoryRouteStore
-from lambdas.api.context import ApiDeps
 from lambdas.shared import names
-from lambdas.shared.builds import Deps
+from lambdas.shared.deps import Deps
 from lambdas.shared.models import Project, ProjectStatus, Repository, Subscription, User
 from lambdas.shared.names import Env
 from tests.lambdas.pipeline.support import STACK
@@ -66,9 +65,7 @@ class World:
     @property
     def api(self) -> Deps:
         """What the resource API function triggers builds and rollbacks with."""
-        function = self.platform.wiring.by_handler("lambdas.api.resource.handler")
-        clients = self.platform.wiring.clients(self.platform.wiring.principal(function.logical_id))
-        return ApiDeps(env=function.environment, clients=clients).pipeline()
+        return self.platform.deps("lambdas.api.resource.handler")
 
     def add_project(
         self,
@@ -160,7 +157,7 @@ def world(github: GitHubStandIn, monkeypatch: pytest.MonkeyPatch) -> Iterator[Wo
         env: dict[str, str] = {}
         for function in platform.wiring.functions().values():
             env.update(function.environment)
-        deps = Deps.create(env, platform.admin, routes=platform.routes, **NO_SLEEP)
+        deps = Deps(env, platform.admin, routes=platform.routes, **NO_SLEEP)
         sqs = platform.admin.client("sqs")
         queue_url = sqs.create_queue(QueueName="pipeline-events")["QueueUrl"]
         queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][

@@ -13,7 +13,8 @@ from botocore.exceptions import ClientError
 
 from lambdas.pipeline import deploy
 from lambdas.shared import names, releases
-from lambdas.shared.builds import Deps, trigger_build
+from lambdas.shared.builds import trigger_build
+from lambdas.shared.deps import Deps
 from lambdas.shared.names import ProjectStackParams
 from templates.config import PlatformConfig, placeholder_artifacts
 from templates.project import build_project_template

@@ -2,8 +2,8 @@
 (which holds each file at its URL path) and tagged with the release; after the traffic shift, files
 of every other release are deleted.
 
-Also used by the CLI to publish the first release right after the stack is created, when CodeDeploy
-runs no hooks.
+Used by the dashboard release hooks and by the CLI, which publishes the first release right after
+the stack is created, when CodeDeploy runs no hooks (hence here, not in the hooks group).
 """
 
 from __future__ import annotations
