@@ -130,7 +130,7 @@ def dns_records(domain: str, outputs: Mapping[str, str]) -> list[DnsRecord]:
     ]
 
 
-class Deployer:
+class Installer:
     """One setup or update run: the clients, the account and the stack it works on."""
 
     def __init__(self, c: Context, account: Account) -> None:
@@ -252,7 +252,7 @@ def setup(c: Context, params: Parameters, *, build_dir: Path, interaction: Inter
     account = preflight(c, params, "setup")  # reads only: its report helps even when we then refuse
     interaction.require()
     artifacts = package(c.stack_name, build_dir)
-    d = Deployer(c, account)
+    d = Installer(c, account)
     body = d.template(artifacts)
     template_key, uploads = d.upload(artifacts, body)
     change_set = d.change_set("CREATE", template_key, body, cfn_parameters(params, d.bucket, account))
@@ -297,7 +297,7 @@ def update(c: Context, given: Mapping[str, str | None], *, build_dir: Path, inte
     if not diff:
         interaction.require()
     artifacts = package(c.stack_name, build_dir)
-    d = Deployer(c, account)
+    d = Installer(c, account)
     body = d.template(artifacts)
     if diff:  # the change set needs the template, not the artifacts
         template_key, uploads = upload_template(d.s3, d.bucket, body)
@@ -338,7 +338,7 @@ def update(c: Context, given: Mapping[str, str | None], *, build_dir: Path, inte
     return result
 
 
-def apply_update(d: Deployer, plan: UpdatePlan) -> str:
+def apply_update(d: Installer, plan: UpdatePlan) -> str:
     try:
         return d.execute(plan.change_set, "update")
     except OperationFailed as err:

@@ -12,13 +12,14 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from battleshiper_cli import logs, project_ops
+from battleshiper_cli import logs
 from battleshiper_cli.context import Context
 from battleshiper_cli.errors import Declined, UsageError
 from battleshiper_cli.main import app, guarded
 from battleshiper_cli.output import console, emit_json, stdout
 from battleshiper_cli.progress import status_style
-from battleshiper_cli.projects import (
+from battleshiper_cli.project import steering
+from battleshiper_cli.project.views import (
     PROJECT_EXIT_CODES_HELP,
     Platform,
     ProjectDetail,
@@ -210,9 +211,9 @@ def build(
     """Start a build of the project's branch; it counts against the owner's daily build quota."""
     c: Context = ctx.obj
     platform = Platform.open(c)
-    deployment = project_ops.build(c, platform, platform.project(name), commit)
+    deployment = steering.build(c, platform, platform.project(name), commit)
     if c.output == "json":
-        emit_json(project_ops.describe(deployment))
+        emit_json(steering.describe(deployment))
         return
     console.print(f"build [bold]{escape(deployment.deployment_id)}[/bold] of {escape(name)} queued")
     console.print(f"[dim]follow it: battleshiper project logs {escape(name)} -f[/dim]")
@@ -229,9 +230,9 @@ def rollback(
     """Make an earlier, kept deployment live again at once (no rebuild)."""
     c: Context = ctx.obj
     platform = Platform.open(c)
-    deployment = project_ops.roll_back(c, platform, platform.project(name), to)
+    deployment = steering.roll_back(c, platform, platform.project(name), to)
     if c.output == "json":
-        emit_json(project_ops.describe(deployment))
+        emit_json(steering.describe(deployment))
         return
     console.print(f"[green]{escape(deployment.deployment_id)} is live[/green] for {escape(name)}")
 
@@ -251,7 +252,7 @@ def delete(ctx: typer.Context, name: str = typer.Argument(..., help="Project nam
         console.print(f"This deletes {escape(name)} ({escape(served)}): stack, deployments, files, logs.")
         if console.input(f"Type the project name ({escape(name)}) to delete it: ").strip() != name:
             raise Declined(f"not deleted: the name did not match {name}")
-    project_ops.request_delete(c, platform, project)
+    steering.request_delete(c, platform, project)
     if c.output == "json":
         emit_json({"project": name, "deletion": "requested"})
         return

@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 from rich.markup import escape
 
-from battleshiper_cli import deploy
+from battleshiper_cli import install
 from battleshiper_cli.context import Context
 from battleshiper_cli.main import app, guarded
 from battleshiper_cli.operator_policy import operator_policy
@@ -55,7 +55,7 @@ def setup(
     """
     c: Context = ctx.obj
     params = Parameters(domain, certificate_arn, wildcard_certificate_arn, github_secret_arn, admin)
-    result = deploy.setup(c, params, build_dir=build_dir, interaction=deploy.Interaction(yes=c.yes))
+    result = install.setup(c, params, build_dir=build_dir, interaction=install.Interaction(yes=c.yes))
     if c.output == "json":
         emit_json(result.as_json())
         return

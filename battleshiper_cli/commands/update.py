@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 from rich.markup import escape
 
-from battleshiper_cli import deploy
+from battleshiper_cli import install
 from battleshiper_cli.context import Context
 from battleshiper_cli.errors import EXIT_CHANGES
 from battleshiper_cli.main import app, guarded
@@ -47,7 +47,7 @@ def update(
     given = {"domain": domain, "certificate_arn": certificate_arn,
              "wildcard_certificate_arn": wildcard_certificate_arn, "github_secret_arn": github_secret_arn,
              "admin": admin}
-    result = deploy.update(c, given, build_dir=build_dir, interaction=deploy.Interaction(yes=c.yes),
+    result = install.update(c, given, build_dir=build_dir, interaction=install.Interaction(yes=c.yes),
                            diff=diff, projects=not no_projects)
     if c.output == "json":
         emit_json(result.as_json())

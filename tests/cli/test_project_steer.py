@@ -13,12 +13,12 @@ from typing import Any
 import boto3
 import pytest
 
-from battleshiper_cli import project_ops
 from battleshiper_cli.commands import project as project_command
 from battleshiper_cli.local.control import RouteStoreApi
 from battleshiper_cli.local.github import GitHubStandIn, Repo
 from battleshiper_cli.local.routes import MemoryRouteStore
 from battleshiper_cli.main import app
+from battleshiper_cli.project import steering
 from lambdas.shared import names
 from lambdas.shared.models import Deployment, DeploymentStatus, ProjectStatus
 from tests.cli.project_support import BUILD_BUCKET, NAMES, REGION, World, platform_world, seed
@@ -79,7 +79,7 @@ def test_build_starts_a_build_through_the_pipeline(world: World) -> None:
     deployment = json.loads(out[out.index("{"):])
     assert deployment["status"] == "BUILDING"
     assert deployment["commit"] == "abc1234"
-    assert deployment["triggered_by"] == project_ops.TRIGGERED_BY
+    assert deployment["triggered_by"] == steering.TRIGGERED_BY
     execution = deployment["deployment_id"]
 
     record = world.store.deployments.get(project_name="blog", deployment_id=execution)

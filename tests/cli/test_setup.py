@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from battleshiper_cli import deploy
+from battleshiper_cli import install
 from battleshiper_cli.context import Context
 from battleshiper_cli.errors import Declined
 from battleshiper_cli.preflight import Parameters
@@ -111,10 +111,10 @@ def test_declining_removes_the_change_set_and_the_placeholder_stack(world: World
         asked.append(question)
         return False
 
-    no = deploy.Interaction(yes=False, interactive=True, ask=decline)
+    no = install.Interaction(yes=False, interactive=True, ask=decline)
     with pytest.raises(Declined):
         context = Context(region="eu-west-1", factory=factory)
-        deploy.setup(context, params, build_dir=Path("unused"), interaction=no)
+        install.setup(context, params, build_dir=Path("unused"), interaction=no)
     assert asked and "resources" in asked[0]
     assert world.cfn.count("ExecuteChangeSet") == 0
     assert world.cfn.count("DeleteChangeSet") == 1
