@@ -44,11 +44,6 @@ SLEEP: Callable[[float], None] = time.sleep
 LogKind = Literal["all", "event", "build", "deploy", "server"]
 
 
-def stdin_is_terminal() -> bool:
-    """Whether there is a person to ask (tests replace this: CliRunner's stdin is never a terminal)."""
-    return sys.stdin.isatty()
-
-
 def _styled(status: str) -> str:
     style = {"LIVE": "green", "READY": "green", "FAILED": "red", "DELETING": "red"}.get(status) \
         or status_style(status)
@@ -244,13 +239,12 @@ def delete(ctx: typer.Context, name: str = typer.Argument(..., help="Project nam
     c: Context = ctx.obj
     platform = Platform.open(c)
     project = platform.project(name)
-    if not c.yes:
-        if not stdin_is_terminal():
-            raise UsageError("no terminal to confirm the deletion on",
-                             hint="pass --yes to delete without asking")
+    if not c.prompter.yes:
+        c.prompter.require("no terminal to confirm the deletion on",
+                           hint="pass --yes to delete without asking")
         served = ", ".join(urls(project, platform.domain))
         console.print(f"This deletes {escape(name)} ({escape(served)}): stack, deployments, files, logs.")
-        if console.input(f"Type the project name ({escape(name)}) to delete it: ").strip() != name:
+        if c.prompter.typed(f"Type the project name ({escape(name)}) to delete it") != name:
             raise Declined(f"not deleted: the name did not match {name}")
     steering.request_delete(c, platform, project)
     if c.output == "json":

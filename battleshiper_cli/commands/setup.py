@@ -55,7 +55,7 @@ def setup(
     """
     c: Context = ctx.obj
     params = Parameters(domain, certificate_arn, wildcard_certificate_arn, github_secret_arn, admin)
-    result = install.setup(c, params, build_dir=build_dir, interaction=install.Interaction(yes=c.yes))
+    result = install.setup(c, params, build_dir=build_dir)
     if c.output == "json":
         emit_json(result.as_json())
         return

@@ -47,7 +47,7 @@ def update(
     given = {"domain": domain, "certificate_arn": certificate_arn,
              "wildcard_certificate_arn": wildcard_certificate_arn, "github_secret_arn": github_secret_arn,
              "admin": admin}
-    result = install.update(c, given, build_dir=build_dir, interaction=install.Interaction(yes=c.yes),
+    result = install.update(c, given, build_dir=build_dir,
                            diff=diff, projects=not no_projects)
     if c.output == "json":
         emit_json(result.as_json())
