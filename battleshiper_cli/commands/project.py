@@ -29,6 +29,7 @@ from battleshiper_cli.project.views import (
     urls,
     utc,
 )
+from lambdas.shared.models import Deployment
 
 project_app = typer.Typer(
     name="project",
@@ -196,6 +197,15 @@ def print_event(event: logs.LogEvent) -> None:
 # --- build / rollback / delete -------------------------------------------------------------------
 
 
+def report(c: Context, deployment: Deployment, *lines: str) -> None:
+    """The deployment a steering command made or moved: as JSON, or the command's own lines."""
+    if c.output == "json":
+        emit_json(steering.describe(deployment))
+        return
+    for line in lines:
+        console.print(line)
+
+
 @project_app.command()
 @guarded
 def build(
@@ -207,11 +217,8 @@ def build(
     c: Context = ctx.obj
     platform = Platform.open(c)
     deployment = steering.build(c, platform, platform.project(name), commit)
-    if c.output == "json":
-        emit_json(steering.describe(deployment))
-        return
-    console.print(f"build [bold]{escape(deployment.deployment_id)}[/bold] of {escape(name)} queued")
-    console.print(f"[dim]follow it: battleshiper project logs {escape(name)} -f[/dim]")
+    report(c, deployment, f"build [bold]{escape(deployment.deployment_id)}[/bold] of {escape(name)} queued",
+           f"[dim]follow it: battleshiper project logs {escape(name)} -f[/dim]")
 
 
 @project_app.command()
@@ -226,10 +233,7 @@ def rollback(
     c: Context = ctx.obj
     platform = Platform.open(c)
     deployment = steering.roll_back(c, platform, platform.project(name), to)
-    if c.output == "json":
-        emit_json(steering.describe(deployment))
-        return
-    console.print(f"[green]{escape(deployment.deployment_id)} is live[/green] for {escape(name)}")
+    report(c, deployment, f"[green]{escape(deployment.deployment_id)} is live[/green] for {escape(name)}")
 
 
 @project_app.command()
