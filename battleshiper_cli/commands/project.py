@@ -161,11 +161,7 @@ def logs_(
         raise UsageError("--until cannot be combined with --follow")
     platform = Platform.open(c)
     platform.project(name)
-    now = CLOCK()
-    start = logs.parse_time(since or (logs.DEFAULT_FOLLOW_SINCE if follow else logs.DEFAULT_SINCE), now)
-    end = logs.parse_time(until, now) if until else None
-    if end is not None and end < start:
-        raise UsageError("--until is before --since")
+    start, end = logs.window(since, until, follow=follow, now=CLOCK())
 
     out = sys.stdout
     reader = logs.LogReader(c.client("logs"), logs.log_groups(c.names, name, kind), pattern=pattern,
