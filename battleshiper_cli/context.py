@@ -31,7 +31,7 @@ RETRIES = botocore.config.Config(retries={"max_attempts": 8, "mode": "adaptive"}
 
 @dataclass(frozen=True)
 class Injected:
-    """What a caller of the app hands in as Click's `obj` in place of the real thing (chalice's factory)."""
+    """What a caller of the app (the tests) hands in as Click's `obj` in place of the real thing."""
 
     clients: ClientFactory | None = None
     prompter: PrompterFactory | None = None
