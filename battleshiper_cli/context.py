@@ -1,4 +1,4 @@
-"""Global options and the factory that builds the AWS clients every command needs."""
+"""Global options, the factory that builds the AWS clients every command needs, and the prompter."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import botocore.config
 import botocore.exceptions
 
 from battleshiper_cli.errors import AwsError
+from battleshiper_cli.prompt import Prompter
 from lambdas.shared.aws import Clients
 from lambdas.shared.names import Names
 
@@ -23,7 +24,17 @@ OutputFormat = Literal["text", "json"]
 # What builds the commands' client factory from the global options. `battleshiper` builds an AWS one
 # (`aws_clients`); a caller of the app (the tests) hands its own in as the Click context's `obj`.
 ClientFactory = Callable[["Context"], Clients]
+# Likewise what asks the operator (given `--yes` through the context); `battleshiper` asks on the terminal.
+PrompterFactory = Callable[["Context"], Prompter]
 RETRIES = botocore.config.Config(retries={"max_attempts": 8, "mode": "adaptive"})
+
+
+@dataclass(frozen=True)
+class Injected:
+    """What a caller of the app (the tests) hands in as Click's `obj` in place of the real thing."""
+
+    clients: ClientFactory | None = None
+    prompter: PrompterFactory | None = None
 
 
 @dataclass
@@ -37,9 +48,11 @@ class Context:
     verbose: bool = False
     local_dir: Path | None = None  # `--local`: the data folder of a running local platform
     factory: ClientFactory | None = field(default=None, repr=False)
+    prompter_factory: PrompterFactory | None = field(default=None, repr=False)
     _session: Any = field(default=None, repr=False)
     _local: LocalTarget | None = field(default=None, repr=False)
     _clients: Clients | None = field(default=None, repr=False)
+    _prompter: Prompter | None = field(default=None, repr=False)
 
     @property
     def local(self) -> LocalTarget | None:
@@ -85,6 +98,14 @@ class Context:
             else:
                 self._clients = _AwsClients(self.session(), self.endpoint_url)
         return self._clients
+
+    @property
+    def prompter(self) -> Prompter:
+        """The one prompter every confirmation goes through."""
+        if self._prompter is None:
+            make = self.prompter_factory or (lambda c: Prompter(yes=c.yes))
+            self._prompter = make(self)
+        return self._prompter
 
     def client(self, service: str, region: str | None = None) -> Any:
         return self.clients.client(service, region or self.region_name)

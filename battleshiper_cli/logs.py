@@ -86,6 +86,15 @@ def parse_time(value: str, now: float) -> int:
     return int(parsed.timestamp() * 1000)
 
 
+def window(since: str | None, until: str | None, *, follow: bool, now: float) -> tuple[int, int | None]:
+    """The time range to read: `since` (its default depends on following) up to `until`, if given."""
+    start = parse_time(since or (DEFAULT_FOLLOW_SINCE if follow else DEFAULT_SINCE), now)
+    end = parse_time(until, now) if until else None
+    if end is not None and end < start:
+        raise UsageError("--until is before --since")
+    return start, end
+
+
 def log_groups(names: Names, project: str, kind: str = "all") -> dict[str, str]:
     """Log group by kind, in the order ties are printed."""
     kinds = PROJECT_LOG_KINDS if kind == "all" else (kind,)

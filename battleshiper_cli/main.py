@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 import botocore.exceptions
 import typer
 
-from battleshiper_cli.context import Context, OutputFormat
+from battleshiper_cli.context import Context, Injected, OutputFormat
 from battleshiper_cli.errors import EXIT_CODES_HELP, AwsError, BattleshiperError
 from battleshiper_cli.local.control import DEFAULT_DATA_DIR
 from battleshiper_cli.output import console
@@ -136,10 +136,12 @@ def root(
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Show tracebacks and AWS request details."),
 ) -> None:
     """Install, update and operate Battleshiper."""
-    # A caller of the app may hand in the client factory (as Click's `obj`); `battleshiper` does not.
-    factory = ctx.obj if callable(ctx.obj) else None
+    # A caller of the app may hand in a client factory and a prompter (as Click's `obj`); `battleshiper`
+    # does not.
+    injected = ctx.obj if isinstance(ctx.obj, Injected) else Injected()
     ctx.obj = Context(
-        factory=factory,
+        factory=injected.clients,
+        prompter_factory=injected.prompter,
         profile=profile,
         region=region,
         stack_name=stack_name,

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from battleshiper_cli.errors import BattleshiperError
+from battleshiper_cli.synthesis import project_template_json
 from lambdas.shared.names import BUILD_CLIENT_DIR, BUILD_PRERENDERED_DIR
 from lambdas.shared.names import BUILD_SERVER_ZIP as SERVER_ZIP
 from templates.config import ARTIFACT_NAMES
@@ -203,13 +204,7 @@ def layer_recipe(build_dir: Path) -> Recipe:
 
 
 def project_template_recipe(stack_name: str, others: Mapping[str, PackagedArtifact]) -> Recipe:
-    # Imported here: synthesis packages before it renders, and uses this module to do so.
-    from battleshiper_cli.synthesis import platform_config, render
-    from templates.project import build_project_template
-
-    # Rendered without its own entry: the template must not depend on its own hash.
-    body = render(build_project_template(platform_config(stack_name, others))).encode()
-    return bytes_recipe(".json", body)
+    return bytes_recipe(".json", project_template_json(stack_name, others).encode())
 
 
 def dashboard_inputs() -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -41,21 +41,14 @@ def _not_found(err: botocore.exceptions.ClientError) -> bool:
     return error.get("Code") == "ValidationError" and "does not exist" in error.get("Message", "")
 
 
+@dataclass(eq=False)  # one per client: compared by identity, as before
 class StackOps:
-    def __init__(
-        self,
-        cfn: Any,
-        *,
-        sleep: Callable[[float], None] = time.sleep,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-        poll_seconds: float = 5.0,
-        on_event: Callable[[dict[str, Any]], None] | None = None,
-    ) -> None:
-        self.cfn = cfn
-        self.sleep = sleep
-        self.clock = clock
-        self.poll_seconds = poll_seconds
-        self.on_event = on_event
+    cfn: Any
+    _: KW_ONLY
+    sleep: Callable[[float], None] = time.sleep
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    poll_seconds: float = 5.0
+    on_event: Callable[[dict[str, Any]], None] | None = None
 
     # What exists
 

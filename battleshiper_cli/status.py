@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
-from battleshiper_cli.projects import parameters, require_platform, stack_outputs
+from battleshiper_cli.project.views import parameters, require_platform, stack_outputs
 from battleshiper_cli.stacks import StackOps
 from lambdas.shared.names import Names
 from templates import ids

@@ -19,6 +19,7 @@ from typing import Any
 import botocore.exceptions
 
 from battleshiper_cli.errors import BattleshiperError, Declined, OperationFailed, UsageError
+from battleshiper_cli.prompt import Prompter
 from battleshiper_cli.stacks import StackOps
 from lambdas.shared.names import TABLES, Names
 
@@ -271,14 +272,13 @@ def _code(err: botocore.exceptions.ClientError) -> str:
 # Stage 2: confirm
 
 
-def confirm(stack_name: str, *, yes: bool, interactive: bool, ask: Callable[[str], str]) -> None:
+def confirm(stack_name: str, prompter: Prompter) -> None:
     """The operator types the stack name, unless `--yes`; off a terminal only `--yes` will do."""
-    if yes:
+    if prompter.yes:
         return
-    if not interactive:
-        raise UsageError("refusing to delete without confirmation: no terminal to ask on",
-                         hint="pass --yes to delete without being asked")
-    typed = ask(f"Type the stack name ({stack_name}) to delete everything listed above").strip()
+    prompter.require("refusing to delete without confirmation: no terminal to ask on",
+                     hint="pass --yes to delete without being asked")
+    typed = prompter.typed(f"Type the stack name ({stack_name}) to delete everything listed above")
     if typed != stack_name:
         raise Declined(f"you typed {typed!r}, not {stack_name!r}: nothing was deleted")
 

@@ -23,7 +23,7 @@ from typer.testing import CliRunner
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from battleshiper_cli import deploy
+from battleshiper_cli import install
 from battleshiper_cli.main import app
 from battleshiper_cli.packaging import package_all
 from tests.cli.fakes import aws_world, setup_args
@@ -37,7 +37,7 @@ def main() -> int:
     monkeypatch = pytest.MonkeyPatch()
     with tempfile.TemporaryDirectory() as tmp, aws_world(monkeypatch, Path(tmp)) as world:
         if args.package:
-            monkeypatch.setattr(deploy, "package_all", package_all)
+            monkeypatch.setattr(install, "package_all", package_all)
         setup = runner.invoke(app, setup_args())
         if setup.exit_code != 0:
             print(setup.output, file=sys.stderr)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 import time
 from typing import Any
 
@@ -18,11 +17,6 @@ from battleshiper_cli.output import console, emit_json
 from battleshiper_cli.progress import print_event, status_style
 from battleshiper_cli.stacks import StackOps
 from battleshiper_cli.teardown import Inventory, Outcome
-
-
-def stdin_is_terminal() -> bool:
-    """Whether there is a person to ask (tests replace this: CliRunner's stdin is never a terminal)."""
-    return sys.stdin.isatty()
 
 
 @app.command()
@@ -47,8 +41,7 @@ def delete(
         return
     print_inventory("Battleshiper delete will remove", inventory, keep_data)
     teardown.check_settled(inventory)
-    teardown.confirm(c.stack_name, yes=c.yes, interactive=stdin_is_terminal(),
-                     ask=lambda prompt: console.input(f"{prompt}: "))
+    teardown.confirm(c.stack_name, c.prompter)
 
     work = teardown.Teardown(aws, c.names, keep_data=keep_data, sleep=time.sleep,
                              say=lambda line: console.print(f"[bold]{escape(line)}[/bold]"))

@@ -12,13 +12,14 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from battleshiper_cli import logs, project_ops
+from battleshiper_cli import logs
 from battleshiper_cli.context import Context
 from battleshiper_cli.errors import Declined, UsageError
 from battleshiper_cli.main import app, guarded
 from battleshiper_cli.output import console, emit_json, stdout
 from battleshiper_cli.progress import status_style
-from battleshiper_cli.projects import (
+from battleshiper_cli.project import steering
+from battleshiper_cli.project.views import (
     PROJECT_EXIT_CODES_HELP,
     Platform,
     ProjectDetail,
@@ -28,6 +29,7 @@ from battleshiper_cli.projects import (
     urls,
     utc,
 )
+from lambdas.shared.models import Deployment
 
 project_app = typer.Typer(
     name="project",
@@ -41,11 +43,6 @@ CLOCK: Callable[[], float] = time.time
 SLEEP: Callable[[float], None] = time.sleep
 
 LogKind = Literal["all", "event", "build", "deploy", "server"]
-
-
-def stdin_is_terminal() -> bool:
-    """Whether there is a person to ask (tests replace this: CliRunner's stdin is never a terminal)."""
-    return sys.stdin.isatty()
 
 
 def _styled(status: str) -> str:
@@ -164,11 +161,7 @@ def logs_(
         raise UsageError("--until cannot be combined with --follow")
     platform = Platform.open(c)
     platform.project(name)
-    now = CLOCK()
-    start = logs.parse_time(since or (logs.DEFAULT_FOLLOW_SINCE if follow else logs.DEFAULT_SINCE), now)
-    end = logs.parse_time(until, now) if until else None
-    if end is not None and end < start:
-        raise UsageError("--until is before --since")
+    start, end = logs.window(since, until, follow=follow, now=CLOCK())
 
     out = sys.stdout
     reader = logs.LogReader(c.client("logs"), logs.log_groups(c.names, name, kind), pattern=pattern,
@@ -200,6 +193,15 @@ def print_event(event: logs.LogEvent) -> None:
 # --- build / rollback / delete -------------------------------------------------------------------
 
 
+def report(c: Context, deployment: Deployment, *lines: str) -> None:
+    """The deployment a steering command made or moved: as JSON, or the command's own lines."""
+    if c.output == "json":
+        emit_json(steering.describe(deployment))
+        return
+    for line in lines:
+        console.print(line)
+
+
 @project_app.command()
 @guarded
 def build(
@@ -210,12 +212,9 @@ def build(
     """Start a build of the project's branch; it counts against the owner's daily build quota."""
     c: Context = ctx.obj
     platform = Platform.open(c)
-    deployment = project_ops.build(c, platform, platform.project(name), commit)
-    if c.output == "json":
-        emit_json(project_ops.describe(deployment))
-        return
-    console.print(f"build [bold]{escape(deployment.deployment_id)}[/bold] of {escape(name)} queued")
-    console.print(f"[dim]follow it: battleshiper project logs {escape(name)} -f[/dim]")
+    deployment = steering.build(c, platform, platform.project(name), commit)
+    report(c, deployment, f"build [bold]{escape(deployment.deployment_id)}[/bold] of {escape(name)} queued",
+           f"[dim]follow it: battleshiper project logs {escape(name)} -f[/dim]")
 
 
 @project_app.command()
@@ -229,11 +228,8 @@ def rollback(
     """Make an earlier, kept deployment live again at once (no rebuild)."""
     c: Context = ctx.obj
     platform = Platform.open(c)
-    deployment = project_ops.roll_back(c, platform, platform.project(name), to)
-    if c.output == "json":
-        emit_json(project_ops.describe(deployment))
-        return
-    console.print(f"[green]{escape(deployment.deployment_id)} is live[/green] for {escape(name)}")
+    deployment = steering.roll_back(c, platform, platform.project(name), to)
+    report(c, deployment, f"[green]{escape(deployment.deployment_id)} is live[/green] for {escape(name)}")
 
 
 @project_app.command()
@@ -243,15 +239,14 @@ def delete(ctx: typer.Context, name: str = typer.Argument(..., help="Project nam
     c: Context = ctx.obj
     platform = Platform.open(c)
     project = platform.project(name)
-    if not c.yes:
-        if not stdin_is_terminal():
-            raise UsageError("no terminal to confirm the deletion on",
-                             hint="pass --yes to delete without asking")
+    if not c.prompter.yes:
+        c.prompter.require("no terminal to confirm the deletion on",
+                           hint="pass --yes to delete without asking")
         served = ", ".join(urls(project, platform.domain))
         console.print(f"This deletes {escape(name)} ({escape(served)}): stack, deployments, files, logs.")
-        if console.input(f"Type the project name ({escape(name)}) to delete it: ").strip() != name:
+        if c.prompter.typed(f"Type the project name ({escape(name)}) to delete it") != name:
             raise Declined(f"not deleted: the name did not match {name}")
-    project_ops.request_delete(c, platform, project)
+    steering.request_delete(c, platform, project)
     if c.output == "json":
         emit_json({"project": name, "deletion": "requested"})
         return

@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 from rich.markup import escape
 
-from battleshiper_cli import deploy
+from battleshiper_cli import install
 from battleshiper_cli.context import Context
 from battleshiper_cli.main import app, guarded
 from battleshiper_cli.operator_policy import operator_policy
@@ -48,7 +48,7 @@ def setup(
     """
     c: Context = ctx.obj
     params = Parameters(**parameters)
-    result = deploy.setup(c, params, build_dir=build_dir, interaction=deploy.Interaction(yes=c.yes))
+    result = install.setup(c, params, build_dir=build_dir)
     if c.output == "json":
         emit_json(result.as_json())
         return

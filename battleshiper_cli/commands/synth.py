@@ -9,6 +9,8 @@ import typer
 from battleshiper_cli.context import Context
 from battleshiper_cli.main import app, guarded
 from battleshiper_cli.output import console
+from battleshiper_cli.packaging import DEFAULT_BUILD_DIR, package_all
+from battleshiper_cli.synthesis import platform_template_json
 
 
 @app.command()
@@ -21,10 +23,9 @@ def synth(
                                                "(default: package now, reusing .battleshiper/build)."),
 ) -> None:
     """Print the platform's CloudFormation template (JSON). Needs no AWS access."""
-    from battleshiper_cli.synthesis import platform_template_json  # troposphere loads only when needed
-
     c: Context = ctx.obj
-    body = platform_template_json(c.stack_name, build_dir)
+    artifacts = package_all(c.stack_name, build_dir or DEFAULT_BUILD_DIR)  # cheap when warm: reused
+    body = platform_template_json(c.stack_name, artifacts)
     if out:
         out.write_text(body)
         console.print(f"wrote {out} ({len(body)} bytes)")

@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 from rich.markup import escape
 
-from battleshiper_cli import deploy
+from battleshiper_cli import install
 from battleshiper_cli.context import Context
 from battleshiper_cli.errors import EXIT_CHANGES
 from battleshiper_cli.main import app, guarded
@@ -40,8 +40,7 @@ def update(
     stack rolled back) or a project stack could not be rolled forward.
     """
     c: Context = ctx.obj
-    result = deploy.update(c, parameters, build_dir=build_dir, interaction=deploy.Interaction(yes=c.yes),
-                           diff=diff, projects=not no_projects)
+    result = install.update(c, parameters, build_dir=build_dir, diff=diff, projects=not no_projects)
     if c.output == "json":
         emit_json(result.as_json())
     elif diff:

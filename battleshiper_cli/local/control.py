@@ -1,4 +1,5 @@
-"""How operator commands in another process reach a running local platform (`battleshiper --local ...`).
+"""The running local platform as other processes see it: its process (started, found, stopped by
+`battleshiper local up|down|status`) and how operator commands reach it (`battleshiper --local ...`).
 
 Most AWS state of the local platform lives in moto, which any process reaches at its endpoint. Three
 services do not: project stacks and the platform stack record (`LocalStacks`), event delivery (`LocalBus`)
@@ -13,7 +14,12 @@ This module is imported by the CLI on every `--local` command: stdlib and botoco
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
 import threading
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterable, Mapping
@@ -29,7 +35,11 @@ from battleshiper_cli.errors import BattleshiperError
 from lambdas.shared.aws import Clients
 
 DEFAULT_DATA_DIR = Path(".battleshiper/local")
-STATE_FILE = "local.json"
+STATE_FILE = "local.json"  # written by the running platform, removed when it stops
+READY_FILE = "local.ready"  # what `local up` printed once the platform (and sample) was ready
+LOG_FILE = "local.log"  # the output of a detached `local up`
+START_SECONDS = 1200  # a detached start waits this long for the sample's first build
+STOP_SECONDS = 30
 REGION = "us-east-1"  # moto's region for the local platform (battleshiper_cli.local.aws.REGION)
 CREDENTIALS = {"aws_access_key_id": "local", "aws_secret_access_key": "local"}
 
@@ -58,6 +68,7 @@ class LocalTarget:
     control: str
     stack: str
     url: str
+    port: int
     pid: int
     github_url: str
     github_api_url: str
@@ -72,6 +83,7 @@ class LocalTarget:
                 control=str(state["control"]),
                 stack=str(state["stack"]),
                 url=str(state["url"]),
+                port=int(state["port"]),
                 pid=int(state["pid"]),
                 github_url=str(state["github_url"]),
                 github_api_url=str(state["github_api_url"]),
@@ -135,6 +147,105 @@ class RemoteClient:
                 ) from None
 
         return call
+
+
+# --- the process ---------------------------------------------------------------------------------
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except OSError:
+        return False
+    return True
+
+
+def running(data_dir: Path) -> LocalTarget | None:
+    """The platform running with this data folder, if its process is alive (a crash leaves the file)."""
+    try:
+        target = LocalTarget.load(data_dir)
+    except BattleshiperError:
+        return None
+    return target if alive(target.pid) else None
+
+
+def up_command(port: int, data_dir: Path, *, sample: bool) -> list[str]:
+    """`battleshiper local up` as a command line for a process of its own (--detach, tests)."""
+    return [
+        sys.executable, "-c", "from battleshiper_cli.main import main; main()",
+        "local", "up", "--port", str(port), "--data-dir", str(data_dir),
+        "--sample" if sample else "--no-sample",
+    ]
+
+
+def start_detached(port: int, data_dir: Path, *, sample: bool) -> str:
+    """Start `local up` in a session of its own; what it printed once ready."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    ready = data_dir / READY_FILE
+    with (data_dir / LOG_FILE).open("ab") as log:
+        process = subprocess.Popen(
+            up_command(port, data_dir, sample=sample),
+            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+        )
+    deadline = time.monotonic() + START_SECONDS
+    while time.monotonic() < deadline and process.poll() is None:
+        if ready.exists():
+            return ready.read_text().strip()
+        time.sleep(0.5)
+    raise BattleshiperError(f"the local platform did not start; see {data_dir / LOG_FILE}")
+
+
+def serve(port: int, data_dir: Path, *, sample: bool, say: Callable[[str], None]) -> None:
+    """Run the platform in this process until SIGTERM or Ctrl-C, with the ready file while it serves."""
+    # Here, not at the top: moto and the stand-ins load only in the process that runs the platform.
+    from battleshiper_cli.local.errors import LocalError
+    from battleshiper_cli.local.platform import LocalPlatform
+
+    platform = LocalPlatform(port, data_dir, log=lambda line: print(line, flush=True))
+    stopping = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    ready = data_dir / READY_FILE
+    ready.unlink(missing_ok=True)
+    try:
+        platform.start()
+        lines = [f"Dashboard: {platform.url}"]
+        say(lines[0])
+        if sample:
+            lines.append(f"Sample project: {platform.create_sample()}")
+            say(lines[-1])
+        ready.write_text("\n".join(lines) + "\n")
+        say("Ctrl-C (or `battleshiper local down`) stops it.")
+        platform.wait(stopping)
+    except LocalError as err:
+        raise BattleshiperError(str(err)) from err
+    except KeyboardInterrupt:
+        pass
+    finally:
+        platform.stop()
+        ready.unlink(missing_ok=True)
+
+
+def stop(target: LocalTarget) -> bool:
+    """SIGTERM to the platform's process (it stops what it started); whether it ended in time."""
+    os.kill(target.pid, signal.SIGTERM)
+    deadline = time.monotonic() + STOP_SECONDS
+    while alive(target.pid) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return not alive(target.pid)
+
+
+def answering(target: LocalTarget) -> bool:
+    """Whether the edge answers (a 401 without a session counts: the API is up)."""
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{target.port}/api/user/fetchinfo", headers={"host": "localhost"}
+    )
+    try:
+        urllib.request.urlopen(request, timeout=5).close()
+    except urllib.error.HTTPError:
+        return True
+    except OSError:
+        return False
+    return True
 
 
 # --- the platform side ----------------------------------------------------------------------------

@@ -32,7 +32,6 @@ from battleshiper_cli.local.routes import MemoryRouteStore
 from lambdas.router.router import error_page
 from lambdas.shared import names
 from lambdas.shared.entry import Handler
-from lambdas.shared.routes import RouteStoreConflict
 from templates import cloudfront_functions, edge
 
 WORKER = Path(__file__).with_name("edge_worker.mjs")
@@ -105,20 +104,9 @@ class SyncedRouteStore(MemoryRouteStore):
         super().__init__()
         self.edge: EdgeFunctions | None = None
 
-    def write(self, etag: str, puts: Mapping[str, str], deletes: Iterable[str]) -> None:
-        deletes = list(deletes)
-        with self.lock:  # the same order in the edge's copy as here
-            self._apply(etag, puts, deletes)
-            if self.edge is not None:
-                self.edge.sync(puts, deletes)
-
-    def _apply(self, etag: str, puts: Mapping[str, str], deletes: list[str]) -> None:
-        if etag != self.etag():
-            raise RouteStoreConflict(etag)
-        self.data.update(puts)
-        for key in deletes:
-            self.data.pop(key, None)
-        self.version += 1
+    def written(self, puts: Mapping[str, str], deletes: list[str]) -> None:
+        if self.edge is not None:  # under the store's lock: the same order in the edge's copy as here
+            self.edge.sync(puts, deletes)
 
 
 def behaviour(path: str) -> str:

@@ -15,7 +15,9 @@ import zlib
 from collections.abc import Callable
 from pathlib import Path
 
-from battleshiper_cli.local.github import ZERO, GitHubStandIn, Repo
+from battleshiper_cli.local.github import GitHubStandIn, Repo
+
+ZERO = "0" * 40  # GitHub's sha for "no commit" in a push webhook (a created or deleted branch)
 
 
 def git(*args: str, cwd: Path | None = None) -> str:
@@ -83,7 +85,7 @@ class LocalGitHub(GitHubStandIn):
             owner, name = path.parent.name, path.name[: -len(".git")]
             full_name = f"{owner}/{name}"
             found.append(Repo(repository_id(full_name), name, owner))
-            heads = self._read_heads(path)
+            heads = self.read_heads(path)
             before = self._heads.get(full_name, {})
             self._heads[full_name] = heads
             if notify:
@@ -94,7 +96,7 @@ class LocalGitHub(GitHubStandIn):
             self.installation.repositories = found
 
     @staticmethod
-    def _read_heads(path: Path) -> dict[str, str]:
+    def read_heads(path: Path) -> dict[str, str]:
         try:
             out = git("--git-dir", str(path), "for-each-ref", "--format=%(refname) %(objectname)",
                       "refs/heads")

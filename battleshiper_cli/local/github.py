@@ -25,8 +25,6 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-ZERO = "0" * 40  # GitHub's sha for "no commit" (a created or deleted branch)
-
 
 @dataclass
 class Account:

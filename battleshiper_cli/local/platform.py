@@ -10,7 +10,6 @@ memory for the life of the process; the data folder keeps the git repositories a
 from __future__ import annotations
 
 import functools
-import io
 import json
 import logging
 import os
@@ -18,17 +17,15 @@ import threading
 import time
 import urllib.error
 import urllib.request
-import zipfile
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from battleshiper_cli.local import aws as local_aws
-from battleshiper_cli.local import sample
-from battleshiper_cli.local.aws import ACCOUNT, REGION, MotoServer
+from battleshiper_cli.local import sample, seed, triggers
+from battleshiper_cli.local.aws import MotoServer
 from battleshiper_cli.local.batch import LocalBatch
-from battleshiper_cli.local.bus import LocalBus, LocalRule
+from battleshiper_cli.local.bus import LocalBus
 from battleshiper_cli.local.control import STATE_FILE, ControlServer, RouteStoreApi
 from battleshiper_cli.local.dashboard import dashboard_server
 from battleshiper_cli.local.edge import EdgeFunctions, LocalEdge, SyncedRouteStore
@@ -36,56 +33,17 @@ from battleshiper_cli.local.errors import check_node, check_port
 from battleshiper_cli.local.functions import ProjectFunctions
 from battleshiper_cli.local.git_host import LocalGitHub
 from battleshiper_cli.local.iam.enforce import Recorder
+from battleshiper_cli.local.seed import DOMAIN, LOGIN, SAMPLE_PROJECT
 from battleshiper_cli.local.stacks import LocalStacks
 from battleshiper_cli.local.wiring import LocalLambda, Wiring, role_lookup
-from lambdas.shared import names, sessions
+from lambdas.shared import names
 from lambdas.shared.aws import Clients
-from lambdas.shared.entry import Handler
-from lambdas.shared.models import Limits, Role, Subscription, User
 from lambdas.shared.names import Env, Names
 from lambdas.shared.secrets import Secrets
 from lambdas.shared.store import Store
 from templates import ids
 from templates.config import PlatformConfig, placeholder_artifacts
 from templates.platform import build_platform_template
-from templates.project import build_project_template
-
-ROOT = Path(__file__).resolve().parents[2]
-DOMAIN = "localhost"
-LOGIN = "local"
-PLACEHOLDER_SERVER = ROOT / "web" / "placeholder" / "project-server" / names.SERVER_HANDLER_FILE
-SUBSCRIPTION = "local"
-SAMPLE_PROJECT = "sample"
-
-
-@dataclass
-class LocalContext:
-    """What Lambda hands a handler as `context`, as far as our handlers read it."""
-
-    function_name: str
-    aws_request_id: str = "local"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 900_000
-
-
-def _zip(files: dict[str, bytes]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, data in files.items():
-            archive.writestr(name, data)
-    return buffer.getvalue()
-
-
-def _deliver(handler: Handler, context: LocalContext, event: dict[str, Any]) -> None:
-    """A rule target: the function's handler with its Lambda context."""
-    handler(event, context)
-
-
-def _api_call(
-    handler: Handler, context: LocalContext, event: dict[str, Any], _context: Any
-) -> dict[str, Any]:
-    return dict(handler(event, context))
 
 
 class LocalPlatform:
@@ -131,44 +89,25 @@ class LocalPlatform:
         self.secrets = Secrets(Clients(self.aws.session(), self.aws.endpoint))  # the platform's own reads
         config = PlatformConfig(stack_name=self.names.stack, artifacts=placeholder_artifacts())
         self.template = json.loads(build_platform_template(config).to_json())
-        s3 = self.aws.client("s3")
-
-        # What `battleshiper setup` puts in place before the stack: artifacts, the GitHub App secret.
-        artifacts = self.names.artifacts_bucket(ACCOUNT, REGION)
-        s3.create_bucket(Bucket=artifacts)
-        s3.put_object(
-            Bucket=artifacts,
-            Key=config.artifact("project-template").key,
-            Body=build_project_template(config).to_json().encode(),
-        )
-        s3.put_object(
-            Bucket=artifacts,
-            Key=config.artifact("project-server").key,
-            Body=_zip({names.SERVER_HANDLER_FILE: PLACEHOLDER_SERVER.read_bytes()}),
-        )
         self.github = LocalGitHub(
             self.data / "git",
             LOGIN,
             webhook=self._send_webhook,
             viewer=lambda url: self.edge.outbound_location(url),
         )
-        github_secret = self.aws.client("secretsmanager").create_secret(
-            Name=f"{self.names.stack}/github-app", SecretString=json.dumps(self.github.secret())
-        )["ARN"]
-        parameters = {
-            "Domain": DOMAIN,
-            "AdminGitHubUser": LOGIN,
-            "ArtifactsBucket": artifacts,
-            "GitHubSecretArn": github_secret,
-            "CertificateArn": f"arn:aws:acm:us-east-1:{ACCOUNT}:certificate/local",
-            "WildcardCertificateArn": f"arn:aws:acm:us-east-1:{ACCOUNT}:certificate/local-wildcard",
-            "BuildSubnetZones": f"{REGION}a,{REGION}b",  # builds run in the local runner, not in subnets
-        }
+        parameters = seed.before_stack(self.aws, self.names, config, self.github)
         self.resolver = local_aws.provision(self.aws, self.template, parameters, self.names.stack)
+        self._wire_functions()
+        self._start_stand_ins()
+        triggers.wire_rules(self.wiring, self.template, self.resolver, self.bus)
+        self._start_edge()
+        seed.local_user(self.store, self.github)
+        self._start_control(parameters)
+
+    def _wire_functions(self) -> None:
+        """The template's functions, each with its role enforced (the recorder keeps every check)."""
         self.recorder = Recorder()
         self.routes = SyncedRouteStore()
-        store_arn = self.resolver.get_att("RouteStore", "Arn")
-        route_api = RouteStoreApi(self.routes, self.names.route_store, store_arn)
         self.wiring = Wiring(
             self.template,
             self.resolver,
@@ -182,6 +121,9 @@ class LocalPlatform:
                 "lambdas.api.auth.handler": {Env.GITHUB_URL: self.github.url},
             },
         )
+
+    def _start_stand_ins(self) -> None:
+        """What moto does not run: the event bus, Batch, CloudFormation, project server functions, GitHub."""
         self.bus = LocalBus(self.aws.client("events"), log=self.log)
         self._closers.append(self.bus.close)
         self.batch = LocalBatch(self.aws, self.bus, self.data / "builds", log=self.log)
@@ -194,14 +136,16 @@ class LocalPlatform:
         self.wiring.stand_ins.update({
             "events": self.bus,
             "cloudformation": self.stacks,
-            "cloudfront-keyvaluestore": route_api,
+            "cloudfront-keyvaluestore": RouteStoreApi(
+                self.routes, self.names.route_store, self.resolver.get_att("RouteStore", "Arn")
+            ),
             "lambda": LocalLambda(self.aws.client("lambda"), self.project_functions.invoke),
         })
         self.github.start()
         self._closers.append(self.github.stop)
 
-        self._wire_rules()
-        api = self._wire_api()
+    def _start_edge(self) -> None:
+        """CloudFront stand-in: its functions over the route store, the router, the API, the dashboard."""
         router = self.wiring.by_handler("lambdas.router.handler.handler")
         self.edge_functions = EdgeFunctions(
             self.resolver.get_att("RouteStore", "Id"), DOMAIN, self.routes.data
@@ -214,16 +158,14 @@ class LocalPlatform:
             domain=DOMAIN,
             functions=self.edge_functions,
             router=self.wiring.handler(router.logical_id),
-            s3=s3,
+            s3=self.aws.client("s3"),
             project_bucket=router.environment[Env.PROJECT_BUCKET],
             origin_secret=self.secrets.string(router.environment[Env.ORIGIN_SECRET_ARN]),
-            api=api,
+            api=triggers.api_handlers(self.wiring, self.template),
             dashboard=dashboard,
         )
         self.edge.start()
         self._closers.append(self.edge.stop)
-        self._seed_user()
-        self._start_control(parameters)
 
     def _start_control(self, parameters: dict[str, str]) -> None:
         """The platform stack's record and the control endpoint operator commands use (`--local`)."""
@@ -252,56 +194,10 @@ class LocalPlatform:
         self._closers.append(close)
         return serve
 
-    def _wire_rules(self) -> None:
-        """Each rule of the template, with its own pattern, to the function its target names."""
-        for rule in local_aws.rules(self.template, self.resolver):
-            for target in rule["targets"]:
-                logical = target["Arn"]["Fn::GetAtt"][0]
-                handler = self.wiring.handler(logical)
-                context = LocalContext(self.wiring.function(logical).name)
-                deliver = functools.partial(_deliver, handler, context)
-                self.bus.add_rule(LocalRule(rule["name"], rule["bus"], rule["pattern"], deliver))
-
-    def _wire_api(self) -> dict[str, Callable[[dict[str, Any], Any], dict[str, Any]]]:
-        """`/api/<route>/...` -> the handler of the function the template's HTTP API routes it to."""
-        resources = self.template["Resources"]
-        handlers: dict[str, Callable[[dict[str, Any], Any], dict[str, Any]]] = {}
-        for route in (r for r in resources.values() if r["Type"] == "AWS::ApiGatewayV2::Route"):
-            key = route["Properties"]["RouteKey"]
-            if not key.startswith("ANY /api/"):
-                continue
-            integration = resources[route["Properties"]["Target"]["Fn::Join"][1][1]["Ref"]]
-            logical = integration["Properties"]["IntegrationUri"]["Fn::GetAtt"][0]
-            context = LocalContext(self.wiring.function(logical).name)
-            handlers[key.split("/")[2]] = functools.partial(_api_call, self.wiring.handler(logical), context)
-        return handlers
-
     @functools.cached_property
     def store(self) -> Store:
         env = self.wiring.by_handler("lambdas.api.resource.handler").environment
         return Store(self.aws.resource("dynamodb"), env)
-
-    def _seed_user(self) -> None:
-        """The local user exists before the first sign-in, with a subscription and every role, so a
-        newcomer can create projects at once (in AWS an administrator grants these)."""
-        store = self.store
-        store.subscriptions.put(
-            Subscription(
-                id=SUBSCRIPTION,
-                name="Local",
-                limits=Limits(project_count=20, alias_count=20, daily_builds=1000),
-            )
-        )
-        store.users.put(
-            User(
-                id=str(self.github.account.id),
-                login=LOGIN,
-                name=LOGIN,
-                roles=list(Role),
-                subscription_id=SUBSCRIPTION,
-                installation_id=self.github.installation.id,
-            )
-        )
 
     def _send_webhook(self, headers: dict[str, str], body: bytes) -> None:
         """GitHub delivers to the App's webhook URL, `https://<domain>/api/pipeline/event`."""
@@ -317,39 +213,14 @@ class LocalPlatform:
     # --- a session for the local user (sample project, operator commands) ------------------------------
 
     def session_cookie(self) -> str:
-        user = self.store.users.get(id=str(self.github.account.id))
-        assert user is not None
-        arn = self.wiring.by_handler("lambdas.api.resource.handler").environment[Env.SESSION_KEY_SECRET_ARN]
-        token = sessions.issue_session(
-            self.secrets.signing_key(arn), domain=DOMAIN, user_id=user.id, version=user.session_version
-        )
-        return f"{names.SESSION_COOKIE}={token}"
+        env = self.wiring.by_handler("lambdas.api.resource.handler").environment
+        return seed.session_cookie(self.store, self.secrets, env[Env.SESSION_KEY_SECRET_ARN], self.github)
 
     def api(self, method: str, path: str, body: dict[str, Any] | None = None) -> tuple[int, Any]:
-        data = json.dumps(body).encode() if body is not None else None
-        request = urllib.request.Request(
-            f"http://127.0.0.1:{self.port}{path}",
-            data=data,
-            method=method,
-            headers={
-                "host": DOMAIN,
-                "origin": self.url,
-                "cookie": self.session_cookie(),
-                "content-type": "application/json",
-            },
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=60) as response:
-                return response.status, json.loads(response.read() or b"null")
-        except urllib.error.HTTPError as err:
-            return err.code, json.loads(err.read() or b"null")
-
-    # --- the sample project ----------------------------------------------------------------------------
+        return seed.api(self.port, self.session_cookie(), method, path, body)
 
     def project(self, name: str) -> dict[str, Any] | None:
-        status, answer = self.api("GET", "/api/resource/listproject")
-        found = [p for p in (answer or {}).get("projects", []) if p["name"] == name] if status == 200 else []
-        return found[0] if found else None
+        return seed.project(self.port, self.session_cookie(), name)
 
     def create_sample(self, name: str = SAMPLE_PROJECT, timeout: float = 900) -> str:
         """Create the sample project, let the pipeline build and deploy it; its URL once it answers."""

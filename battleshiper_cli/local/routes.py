@@ -24,6 +24,7 @@ class MemoryRouteStore:
         return f"v{self.version}"
 
     def write(self, etag: str, puts: Mapping[str, str], deletes: Iterable[str]) -> None:
+        deletes = list(deletes)
         with self.lock:
             if etag != self.etag():
                 raise RouteStoreConflict(etag)
@@ -31,3 +32,7 @@ class MemoryRouteStore:
             for key in deletes:
                 self.data.pop(key, None)
             self.version += 1
+            self.written(puts, deletes)
+
+    def written(self, puts: Mapping[str, str], deletes: list[str]) -> None:
+        """After each write, still under the lock (so in write order): for a store that mirrors it."""

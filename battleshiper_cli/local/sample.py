@@ -85,7 +85,7 @@ def create(platform: Any, name: str, timeout: float) -> str:
         return platform.project_url(name)
     full_name = f"{platform.github.account.login}/{name}"
     repo = platform.github.create_repository(full_name)
-    if not platform.github._read_heads(platform.github.path(full_name)):
+    if not platform.github.read_heads(platform.github.path(full_name)):
         with tempfile.TemporaryDirectory() as work:
             push_directory(platform.github.path(full_name), prepare(Path(work) / "app"))
     status, answer = platform.api(

@@ -553,7 +553,7 @@ def aws_world(monkeypatch: Any, tmp_path: Any) -> Iterator[World]:
     from moto import mock_aws
     from moto.s3.models import FakeBucket
 
-    from battleshiper_cli import deploy
+    from battleshiper_cli import install
     from tests.cli.fake_lambda import FakeLambda
     from tests.cli.runner import FAKES
 
@@ -571,6 +571,6 @@ def aws_world(monkeypatch: Any, tmp_path: Any) -> Iterator[World]:
                                CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
         monkeypatch.setitem(FAKES, "cloudformation", world.cfn)
         monkeypatch.setitem(FAKES, "lambda", FakeLambda(world.cfn))
-        monkeypatch.setattr(deploy, "POLL_SECONDS", 0)
-        monkeypatch.setattr(deploy, "package_all", lambda stack_name, build_dir, log=None: world.artifacts)
+        monkeypatch.setattr(install, "POLL_SECONDS", 0)
+        monkeypatch.setattr(install, "package_all", lambda stack_name, build_dir, log=None: world.artifacts)
         yield world

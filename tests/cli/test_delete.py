@@ -12,11 +12,11 @@ import pytest
 from moto import mock_aws
 
 from battleshiper_cli import teardown
-from battleshiper_cli.commands import delete as delete_command
 from battleshiper_cli.errors import OperationFailed
 from battleshiper_cli.main import app
 from tests.cli.fakes import ACCOUNT, REGION, FakeCloudFormation
 from tests.cli.runner import FAKES, Runner
+from tests.cli.runner import on_terminal as terminal_prompter
 
 STACK = "battleshiper"
 PROJECT_STACK = "battleshiper-project-blog"
@@ -154,7 +154,7 @@ def tables() -> list[str]:
 
 
 def on_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(delete_command, "stdin_is_terminal", lambda: True)
+    monkeypatch.setattr(runner, "prompter", terminal_prompter)
 
 
 def test_refuses_off_a_terminal_without_yes(platform: FakeCloudFormation, sleeps: Sleeps) -> None:

@@ -13,16 +13,15 @@ from typing import Any
 import boto3
 import pytest
 
-from battleshiper_cli import project_ops
-from battleshiper_cli.commands import project as project_command
 from battleshiper_cli.local.control import RouteStoreApi
 from battleshiper_cli.local.github import GitHubStandIn, Repo
 from battleshiper_cli.local.routes import MemoryRouteStore
 from battleshiper_cli.main import app
+from battleshiper_cli.project import steering
 from lambdas.shared import names
 from lambdas.shared.models import Deployment, DeploymentStatus, ProjectStatus
 from tests.cli.project_support import BUILD_BUCKET, NAMES, REGION, World, platform_world, seed
-from tests.cli.runner import FAKES, Runner
+from tests.cli.runner import FAKES, Runner, on_terminal
 
 runner = Runner()
 
@@ -79,7 +78,7 @@ def test_build_starts_a_build_through_the_pipeline(world: World) -> None:
     deployment = json.loads(out[out.index("{"):])
     assert deployment["status"] == "BUILDING"
     assert deployment["commit"] == "abc1234"
-    assert deployment["triggered_by"] == project_ops.TRIGGERED_BY
+    assert deployment["triggered_by"] == steering.TRIGGERED_BY
     execution = deployment["deployment_id"]
 
     record = world.store.deployments.get(project_name="blog", deployment_id=execution)
@@ -171,7 +170,7 @@ def test_delete_asks_for_the_name_and_sends_a_ticketed_request(
     assert code == 2, out
     assert "--yes" in out
 
-    monkeypatch.setattr(project_command, "stdin_is_terminal", lambda: True)
+    monkeypatch.setattr(runner, "prompter", on_terminal)
     code, out = run("project", "delete", "blog", stdin="blgo\n")
     assert code == 1, out
     assert "not deleted" in out

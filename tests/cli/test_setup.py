@@ -9,10 +9,11 @@ from typing import Any
 
 import pytest
 
-from battleshiper_cli import deploy
+from battleshiper_cli import install
 from battleshiper_cli.context import Context
 from battleshiper_cli.errors import Declined
 from battleshiper_cli.preflight import Parameters
+from battleshiper_cli.prompt import Prompter
 from battleshiper_cli.stacks import SUCCESS
 from tests.cli.fakes import CDN_OUTPUTS, DASHBOARD_BUCKET, DOMAIN, World, aws_world, setup_args
 from tests.cli.runner import Runner, factory
@@ -111,10 +112,10 @@ def test_declining_removes_the_change_set_and_the_placeholder_stack(world: World
         asked.append(question)
         return False
 
-    no = deploy.Interaction(yes=False, interactive=True, ask=decline)
+    no = Prompter(yes=False, interactive=True, yes_no=decline)
     with pytest.raises(Declined):
-        context = Context(region="eu-west-1", factory=factory)
-        deploy.setup(context, params, build_dir=Path("unused"), interaction=no)
+        context = Context(region="eu-west-1", factory=factory, prompter_factory=lambda _: no)
+        install.setup(context, params, build_dir=Path("unused"))
     assert asked and "resources" in asked[0]
     assert world.cfn.count("ExecuteChangeSet") == 0
     assert world.cfn.count("DeleteChangeSet") == 1

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from battleshiper_cli import deploy, synthesis, zones
+from battleshiper_cli import install, synthesis, zones
 from battleshiper_cli.packaging import PackagedArtifact
 from lambdas.shared import project_stack
 from lambdas.shared.names import ProjectStackParams
@@ -193,7 +193,7 @@ def release(world: World, monkeypatch: pytest.MonkeyPatch, build_image: str) -> 
     def config_of(stack_name: str, artifacts: Any) -> PlatformConfig:
         return original(stack_name, artifacts).model_copy(update={"build_image": build_image})
 
-    monkeypatch.setattr(deploy, "platform_config", config_of)
+    monkeypatch.setattr(install, "platform_config", config_of)
     config = config_of("battleshiper", world.artifacts)
     body = json.dumps(build_project_template(config).to_dict(), sort_keys=True).encode()
     sha = hashlib.sha256(body).hexdigest()

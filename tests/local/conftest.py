@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from battleshiper_cli.commands.local import up_command
 from battleshiper_cli.local.aws import free_port
+from battleshiper_cli.local.control import up_command
 
 
 @dataclass

@@ -5,15 +5,13 @@ forward). Commands only parse options and print; the work and its order live her
 from __future__ import annotations
 
 import json
-import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 import botocore.exceptions
 from rich.markup import escape
-from rich.prompt import Confirm
 
 from battleshiper_cli.artifacts import (
     UploadReport,
@@ -23,7 +21,7 @@ from battleshiper_cli.artifacts import (
     upload_template,
 )
 from battleshiper_cli.context import Context
-from battleshiper_cli.errors import Declined, OperationFailed, UsageError
+from battleshiper_cli.errors import Declined, OperationFailed
 from battleshiper_cli.output import console
 from battleshiper_cli.packaging import PackagedArtifact, package_all
 from battleshiper_cli.preflight import PARAMETER_KEYS, Account, Parameters, parameters_from_stack, preflight
@@ -42,30 +40,9 @@ NAMED_IAM_PROPERTIES = ("RoleName", "ManagedPolicyName", "GroupName", "UserName"
 PROJECT_CAPABILITIES = ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM"]
 
 
-def stdin_is_terminal() -> bool:
-    return sys.stdin.isatty()
-
-
-def ask(question: str) -> bool:
-    return Confirm.ask(question, console=console, default=False)
-
-
-@dataclass(frozen=True)
-class Interaction:
-    """How to ask the operator; `yes` answers every question."""
-
-    yes: bool
-    interactive: bool = field(default_factory=stdin_is_terminal)
-    ask: Callable[[str], bool] = ask
-
-    def require(self) -> None:
-        """Refuse up front, before anything is created, when nobody could answer."""
-        if not self.yes and not self.interactive:
-            raise UsageError("no terminal to confirm the changes on",
-                             hint="pass --yes to apply without asking")
-
-    def confirm(self, question: str) -> bool:
-        return self.yes or self.ask(question)
+def require_answer(c: Context) -> None:
+    """Refuse up front, before anything is created, when nobody could answer the confirmation."""
+    c.prompter.require("no terminal to confirm the changes on", hint="pass --yes to apply without asking")
 
 
 @dataclass(frozen=True)
@@ -130,7 +107,7 @@ def dns_records(domain: str, outputs: Mapping[str, str]) -> list[DnsRecord]:
     ]
 
 
-class Deployer:
+class Installer:
     """One setup or update run: the clients, the account and the stack it works on."""
 
     def __init__(self, c: Context, account: Account) -> None:
@@ -248,16 +225,16 @@ def update_parameters(given: Mapping[str, str | None], bucket: str, account: Acc
 
 # --- setup ------------------------------------------------------------------------------------
 
-def setup(c: Context, params: Parameters, *, build_dir: Path, interaction: Interaction) -> Result:
+def setup(c: Context, params: Parameters, *, build_dir: Path) -> Result:
     account = preflight(c, params, "setup")  # reads only: its report helps even when we then refuse
-    interaction.require()
+    require_answer(c)
     artifacts = package(c.stack_name, build_dir)
-    d = Deployer(c, account)
+    d = Installer(c, account)
     body = d.template(artifacts)
     template_key, uploads = d.upload(artifacts, body)
     change_set = d.change_set("CREATE", template_key, body, cfn_parameters(params, d.bucket, account))
     print_changes(f"Setup of {c.stack_name} will create", change_set.changes)
-    if not interaction.confirm(f"Create {c.stack_name} with these {len(change_set.changes)} resources?"):
+    if not c.prompter.confirm(f"Create {c.stack_name} with these {len(change_set.changes)} resources?"):
         d.stacks.delete_change_set(change_set)
         d.stacks.delete_stack(c.stack_name)  # only a REVIEW_IN_PROGRESS placeholder exists
         raise Declined("setup cancelled: no stack was created",
@@ -287,7 +264,7 @@ class UpdatePlan:
         return not self.change_set.empty or (self.projects and bool(self.behind))
 
 
-def update(c: Context, given: Mapping[str, str | None], *, build_dir: Path, interaction: Interaction,
+def update(c: Context, given: Mapping[str, str | None], *, build_dir: Path,
            diff: bool = False, projects: bool = True) -> Result:
     """Update the platform stack and roll project stacks forward. With `diff`, only show what would
     change (status "changes" or "no-changes"); nothing is executed."""
@@ -295,9 +272,9 @@ def update(c: Context, given: Mapping[str, str | None], *, build_dir: Path, inte
     params = parameters_from_stack(current or {}, dict(given))
     account = preflight(c, params, "update", current)
     if not diff:
-        interaction.require()
+        require_answer(c)
     artifacts = package(c.stack_name, build_dir)
-    d = Deployer(c, account)
+    d = Installer(c, account)
     body = d.template(artifacts)
     if diff:  # the change set needs the template, not the artifacts
         template_key, uploads = upload_template(d.s3, d.bucket, body)
@@ -315,7 +292,7 @@ def update(c: Context, given: Mapping[str, str | None], *, build_dir: Path, inte
     if diff or not plan.pending:
         d.stacks.delete_change_set(plan.change_set)  # a change set that changes nothing is deleted too
         return result
-    if not interaction.confirm(question(plan)):
+    if not c.prompter.confirm(question(plan)):
         d.stacks.delete_change_set(plan.change_set)
         raise Declined("update cancelled: nothing was changed")
 
@@ -338,7 +315,7 @@ def update(c: Context, given: Mapping[str, str | None], *, build_dir: Path, inte
     return result
 
 
-def apply_update(d: Deployer, plan: UpdatePlan) -> str:
+def apply_update(d: Installer, plan: UpdatePlan) -> str:
     try:
         return d.execute(plan.change_set, "update")
     except OperationFailed as err:

@@ -14,7 +14,7 @@ from typing import Any
 
 from battleshiper_cli.context import Context
 from battleshiper_cli.errors import BattleshiperError
-from battleshiper_cli.projects import Platform, parameters, stack_outputs
+from battleshiper_cli.project.views import Platform, parameters, stack_outputs
 from lambdas.shared import events, github
 from lambdas.shared.builds import BuildRefused, trigger_build
 from lambdas.shared.deps import Deps
