@@ -6,16 +6,15 @@ from __future__ import annotations
 
 import contextlib
 import io
-import json
 import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 from battleshiper_cli.context import Context
 from battleshiper_cli.errors import BattleshiperError
 from battleshiper_cli.project.views import Platform, parameters, stack_outputs
-from lambdas.shared import events, github
+from lambdas.shared import events
 from lambdas.shared.builds import BuildRefused, trigger_build
 from lambdas.shared.deps import Deps
 from lambdas.shared.models import Deployment, Project
@@ -57,21 +56,11 @@ def pipeline_env(c: Context, platform: Platform) -> dict[str, str]:
     return env
 
 
-def _minter(c: Context, env: dict[str, str]) -> Callable[[int, int], str]:
-    """Repository tokens minted with the GitHub App key, read with the operator's credentials."""
-    def mint(installation_id: int, repository_id: int) -> str:
-        secret = c.client("secretsmanager").get_secret_value(SecretId=env[Env.GITHUB_SECRET_ARN])
-        credentials = github.AppCredentials.from_secret(json.loads(secret["SecretString"]))
-        return github.GitHub.from_env(credentials, env).repository_token(installation_id, repository_id)
-
-    return mint
-
-
 def deps(c: Context, platform: Platform, *, routes: bool = False) -> Deps:
     env = pipeline_env(c, platform)
     if routes:
         env[Env.ROUTE_STORE_ARN] = route_store_arn(c, platform)
-    return Deps(env, c.clients, store=platform.store, mint_installation_token=_minter(c, env))
+    return Deps(env, c.clients, store=platform.store)
 
 
 @contextlib.contextmanager

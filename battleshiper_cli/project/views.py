@@ -39,13 +39,9 @@ class ProjectMissing(BattleshiperError):
     exit_code = EXIT_PROJECT_MISSING
 
 
-def table_env(n: names.Names) -> dict[str, str]:
-    return names.table_env(n)
-
-
 def store_for(c: Context) -> Store:
     dynamodb = c.clients.resource("dynamodb", region=c.region_name)
-    return Store(dynamodb, table_env(c.names))
+    return Store(dynamodb, names.table_env(c.names))
 
 
 def require_platform(stacks: StackOps, stack_name: str) -> dict[str, Any]:
