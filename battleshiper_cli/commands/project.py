@@ -162,13 +162,14 @@ def logs_(
     c: Context = ctx.obj
     if follow and until:
         raise UsageError("--until cannot be combined with --follow")
-    platform = Platform.open(c)
-    platform.project(name)
-    now = CLOCK()
-    start = logs.parse_time(since or (logs.DEFAULT_FOLLOW_SINCE if follow else logs.DEFAULT_SINCE), now)
-    end = logs.parse_time(until, now) if until else None
+    now = CLOCK()  # the times are read before any AWS call: a bad one is bad input, whatever AWS says
+    start = logs.parse_time(since or (logs.DEFAULT_FOLLOW_SINCE if follow else logs.DEFAULT_SINCE), now,
+                            option="--since")
+    end = logs.parse_time(until, now, option="--until") if until else None
     if end is not None and end < start:
         raise UsageError("--until is before --since")
+    platform = Platform.open(c)
+    platform.project(name)
 
     out = sys.stdout
     reader = logs.LogReader(c.client("logs"), logs.log_groups(c.names, name, kind), pattern=pattern,
