@@ -5,7 +5,9 @@ from __future__ import annotations
 import contextlib
 import functools
 import importlib
+import inspect
 import pkgutil
+import re
 import traceback
 from collections.abc import Callable
 from pathlib import Path
@@ -13,6 +15,7 @@ from typing import Any, TypeVar
 
 import botocore.exceptions
 import typer
+from typer.models import ParameterInfo
 
 from battleshiper_cli.context import Context, OutputFormat
 from battleshiper_cli.errors import EXIT_CODES_HELP, AwsError, BattleshiperError
@@ -164,7 +167,38 @@ def _register() -> None:
         importlib.import_module(f"{commands.__name__}.{module}")
 
 
+def one_line_paragraphs(text: str) -> str:
+    """Help text with each paragraph on one line. Rich wraps help to the terminal's width itself, so a
+    hard line break left in a docstring or help string shows as a break in mid-sentence."""
+    paragraphs = inspect.cleandoc(text).split("\n\n")
+    return "\n\n".join(p if p.startswith("\b") else re.sub(r"[ \t]*\n[ \t]*", " ", p) for p in paragraphs)
+
+
+def _normalise_help(typer_app: typer.Typer) -> None:
+    """Every help text of `typer_app` and its sub-apps (commands, groups, options, arguments) through
+    `one_line_paragraphs`, in place, before Typer builds the commands from them."""
+    infos: list[Any] = [typer_app.info, *typer_app.registered_commands, *typer_app.registered_groups]
+    if typer_app.registered_callback is not None:
+        infos.append(typer_app.registered_callback)
+    for info in infos:
+        if isinstance(info.help, str):
+            info.help = one_line_paragraphs(info.help)
+        callback = getattr(info, "callback", None)
+        if not callable(callback):  # none, or Typer's placeholder for "not given"
+            continue
+        if callback.__doc__:
+            callback.__doc__ = one_line_paragraphs(callback.__doc__)
+        for parameter in inspect.signature(callback).parameters.values():
+            default = parameter.default
+            if isinstance(default, ParameterInfo) and isinstance(default.help, str):
+                default.help = one_line_paragraphs(default.help)
+    for group in typer_app.registered_groups:
+        if group.typer_instance is not None:
+            _normalise_help(group.typer_instance)
+
+
 _register()
+_normalise_help(app)
 
 
 def main() -> None:
