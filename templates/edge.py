@@ -317,7 +317,7 @@ def project_distribution(t: Template, config: PlatformConfig, bucket: Bucket, st
                             OriginReadTimeout=30,
                         ),
                         # The router refuses requests without it, so the public execute-api endpoint
-                        # cannot be used to bypass the edge (reference defect A3).
+                        # cannot be used to bypass the edge (reference defect 3).
                         OriginCustomHeaders=[
                             OriginCustomHeader(
                                 HeaderName=n.ORIGIN_SECRET_HEADER,
