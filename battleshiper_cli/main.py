@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 import botocore.exceptions
 import typer
-from typer.models import ParameterInfo
+from typer.core import TyperGroup
 
 from battleshiper_cli.context import Context, OutputFormat
 from battleshiper_cli.errors import EXIT_CODES_HELP, AwsError, BattleshiperError
@@ -23,11 +23,39 @@ from battleshiper_cli.local.control import DEFAULT_DATA_DIR
 from battleshiper_cli.output import console
 from lambdas.shared.names import DEFAULT_STACK_NAME, Names
 
+
+def one_line_paragraphs(text: str) -> str:
+    """Help text with each paragraph on one line. Rich wraps help to the terminal's width itself, so a
+    hard line break left in a docstring or help string shows as a break in mid-sentence."""
+    paragraphs = inspect.cleandoc(text).split("\n\n")
+    return "\n\n".join(p if p.startswith("\b") else re.sub(r"[ \t]*\n[ \t]*", " ", p) for p in paragraphs)
+
+
+def _one_line_help(command: Any) -> None:
+    """`one_line_paragraphs` on the help of `command`, its options and arguments, and its subcommands."""
+    for holder in (command, *command.params):
+        for field in ("help", "short_help"):
+            if isinstance(getattr(holder, field, None), str):
+                setattr(holder, field, one_line_paragraphs(getattr(holder, field)))
+    for sub in getattr(command, "commands", {}).values():
+        _one_line_help(sub)
+
+
+class _RootGroup(TyperGroup):
+    """The `battleshiper` group. Typer builds it last, from commands already built: its help texts and
+    every command's are made one line a paragraph here, whatever order the modules were imported in."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _one_line_help(self)
+
+
 app = typer.Typer(
     name="battleshiper",
     help=f"Install, update and operate Battleshiper in your AWS account.\n\n{EXIT_CODES_HELP}",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    cls=_RootGroup,
 )
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -167,38 +195,7 @@ def _register() -> None:
         importlib.import_module(f"{commands.__name__}.{module}")
 
 
-def one_line_paragraphs(text: str) -> str:
-    """Help text with each paragraph on one line. Rich wraps help to the terminal's width itself, so a
-    hard line break left in a docstring or help string shows as a break in mid-sentence."""
-    paragraphs = inspect.cleandoc(text).split("\n\n")
-    return "\n\n".join(p if p.startswith("\b") else re.sub(r"[ \t]*\n[ \t]*", " ", p) for p in paragraphs)
-
-
-def _normalise_help(typer_app: typer.Typer) -> None:
-    """Every help text of `typer_app` and its sub-apps (commands, groups, options, arguments) through
-    `one_line_paragraphs`, in place, before Typer builds the commands from them."""
-    infos: list[Any] = [typer_app.info, *typer_app.registered_commands, *typer_app.registered_groups]
-    if typer_app.registered_callback is not None:
-        infos.append(typer_app.registered_callback)
-    for info in infos:
-        if isinstance(info.help, str):
-            info.help = one_line_paragraphs(info.help)
-        callback = getattr(info, "callback", None)
-        if not callable(callback):  # none, or Typer's placeholder for "not given"
-            continue
-        if callback.__doc__:
-            callback.__doc__ = one_line_paragraphs(callback.__doc__)
-        for parameter in inspect.signature(callback).parameters.values():
-            default = parameter.default
-            if isinstance(default, ParameterInfo) and isinstance(default.help, str):
-                default.help = one_line_paragraphs(default.help)
-    for group in typer_app.registered_groups:
-        if group.typer_instance is not None:
-            _normalise_help(group.typer_instance)
-
-
 _register()
-_normalise_help(app)
 
 
 def main() -> None:
