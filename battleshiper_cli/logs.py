@@ -68,9 +68,9 @@ class LogEvent(NamedTuple):
                 f'"id": {_quote(self.event_id)}}}')
 
 
-def parse_time(value: str, now: float) -> int:
+def parse_time(value: str, now: float, option: str = "") -> int:
     """`30s`, `10m`, `2h`, `3d`, `1w` ago, or an ISO 8601 date/time (UTC unless it names a zone),
-    as milliseconds since the epoch."""
+    as milliseconds since the epoch. `option` names the flag the value came from, for the error."""
     text = value.strip()
     relative = _RELATIVE.match(text)
     if relative:
@@ -78,7 +78,7 @@ def parse_time(value: str, now: float) -> int:
     try:
         parsed = datetime.fromisoformat(text.replace("Z", "+00:00") if text.endswith("Z") else text)
     except ValueError:
-        raise UsageError(f"cannot read the time {value!r}",
+        raise UsageError(f"{option + ': ' if option else ''}cannot read the time {value!r}",
                          hint="use a duration such as 30s, 10m, 2h, 3d, 1w or an ISO time such as "
                               "2026-05-01T12:00:00Z") from None
     if parsed.tzinfo is None:
@@ -88,8 +88,8 @@ def parse_time(value: str, now: float) -> int:
 
 def window(since: str | None, until: str | None, *, follow: bool, now: float) -> tuple[int, int | None]:
     """The time range to read: `since` (its default depends on following) up to `until`, if given."""
-    start = parse_time(since or (DEFAULT_FOLLOW_SINCE if follow else DEFAULT_SINCE), now)
-    end = parse_time(until, now) if until else None
+    start = parse_time(since or (DEFAULT_FOLLOW_SINCE if follow else DEFAULT_SINCE), now, option="--since")
+    end = parse_time(until, now, option="--until") if until else None
     if end is not None and end < start:
         raise UsageError("--until is before --since")
     return start, end

@@ -5,7 +5,9 @@ from __future__ import annotations
 import contextlib
 import functools
 import importlib
+import inspect
 import pkgutil
+import re
 import traceback
 from collections.abc import Callable
 from pathlib import Path
@@ -13,6 +15,7 @@ from typing import Any, TypeVar
 
 import botocore.exceptions
 import typer
+from typer.core import TyperGroup
 
 from battleshiper_cli.context import Context, Injected, OutputFormat
 from battleshiper_cli.errors import EXIT_CODES_HELP, AwsError, BattleshiperError
@@ -20,11 +23,39 @@ from battleshiper_cli.local.control import DEFAULT_DATA_DIR
 from battleshiper_cli.output import console
 from lambdas.shared.names import DEFAULT_STACK_NAME, Names
 
+
+def one_line_paragraphs(text: str) -> str:
+    """Help text with each paragraph on one line. Rich wraps help to the terminal's width itself, so a
+    hard line break left in a docstring or help string shows as a break in mid-sentence."""
+    paragraphs = inspect.cleandoc(text).split("\n\n")
+    return "\n\n".join(p if p.startswith("\b") else re.sub(r"[ \t]*\n[ \t]*", " ", p) for p in paragraphs)
+
+
+def _one_line_help(command: Any) -> None:
+    """`one_line_paragraphs` on the help of `command`, its options and arguments, and its subcommands."""
+    for holder in (command, *command.params):
+        for field in ("help", "short_help"):
+            if isinstance(getattr(holder, field, None), str):
+                setattr(holder, field, one_line_paragraphs(getattr(holder, field)))
+    for sub in getattr(command, "commands", {}).values():
+        _one_line_help(sub)
+
+
+class _RootGroup(TyperGroup):
+    """The `battleshiper` group. Typer builds it last, from commands already built: its help texts and
+    every command's are made one line a paragraph here, whatever order the modules were imported in."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _one_line_help(self)
+
+
 app = typer.Typer(
     name="battleshiper",
     help=f"Install, update and operate Battleshiper in your AWS account.\n\n{EXIT_CODES_HELP}",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    cls=_RootGroup,
 )
 
 F = TypeVar("F", bound=Callable[..., Any])

@@ -16,7 +16,7 @@ from rich.markup import escape
 
 from battleshiper_cli.artifacts import bucket_state
 from battleshiper_cli.context import Context
-from battleshiper_cli.errors import PreflightError
+from battleshiper_cli.errors import PreflightError, UsageError
 from battleshiper_cli.output import console
 from battleshiper_cli.stacks import StackOps
 from battleshiper_cli.zones import MIN_ZONES, choose, fargate_zones
@@ -281,6 +281,12 @@ def print_checks(checks: list[Check]) -> None:
 
 def preflight(c: Context, params: Parameters, mode: Mode, current: dict[str, Any] | None = None) -> Account:
     """Run and print every check; raise PreflightError (exit 2) naming each failed one."""
+    if mode == "update" and (current is None or current.get("StackStatus") == "REVIEW_IN_PROGRESS"):
+        # No platform: nothing to check its parameters against, and nothing else to say.
+        region = c.session().region_name
+        raise UsageError(f"{c.stack_name} is not installed{f' in {region}' if region else ''}",
+                         hint="run `battleshiper setup` to install it, or pass the --region and "
+                              "--stack-name it was installed with")
     console.print(f"[bold]Preflight ({mode} of {c.stack_name})[/bold]")
     checks, account = run_checks(c, params, mode, current)
     print_checks(checks)

@@ -111,7 +111,7 @@ def api_origin(
     origin_id: str, domain: object, secret_value: object, *, read_timeout: int | None = None
 ) -> Origin:
     """An API Gateway origin over TLS 1.2. Every request carries the origin secret, so the API can
-    refuse calls that bypass the CDN through the public execute-api endpoint (reference defects 3, A3)."""
+    refuse calls that bypass the CDN through the public execute-api endpoint (reference defect 3)."""
     custom: dict[str, object] = {"OriginProtocolPolicy": "https-only", "OriginSSLProtocols": ["TLSv1.2"]}
     if read_timeout is not None:
         custom["OriginReadTimeout"] = read_timeout

@@ -102,7 +102,7 @@ def _build(t: Template, config: PlatformConfig, groups: dict[str, LogGroup]) -> 
     build_group = groups["build"]
     execution_role = _project_role(t, config, "BuildJobExecutionRole", "ecs-tasks.amazonaws.com",
                                    [log_write(build_group)])
-    # The job may read its own build specs and write its own outputs, nothing else (DESIGN: least privilege).
+    # The job may read its own build specs and write its own outputs, nothing else (least privilege).
     job_role = _project_role(t, config, "BuildJobRole", "ecs-tasks.amazonaws.com", [
         allow(["s3:GetObject"], [Sub(f"arn:${{AWS::Partition}}:s3:::{BUILD_BUCKET}/"
                                      f"{names.build_spec_key(PROJECT, '*')}")]),

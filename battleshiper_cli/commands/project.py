@@ -159,9 +159,10 @@ def logs_(
     c: Context = ctx.obj
     if follow and until:
         raise UsageError("--until cannot be combined with --follow")
+    # The times are read before any AWS call: a bad one is bad input, whatever AWS says.
+    start, end = logs.window(since, until, follow=follow, now=CLOCK())
     platform = Platform.open(c)
     platform.project(name)
-    start, end = logs.window(since, until, follow=follow, now=CLOCK())
 
     out = sys.stdout
     reader = logs.LogReader(c.client("logs"), logs.log_groups(c.names, name, kind), pattern=pattern,

@@ -250,6 +250,11 @@ class LocalEdge:
         for cookie in result.get("cookies") or []:
             out.append(("set-cookie", cookie))
         if method == "HEAD":
+            # The length GET would send, without the body: the origin's own when it sent no body (a
+            # HEAD of an object), the body's otherwise.
+            origin = {k.lower(): str(v) for k, v in (result.get("headers") or {}).items()}
+            declared = origin.get("content-length")
+            out.append(("content-length", declared if declared and not data else str(len(data))))
             data = b""
         return int(result.get("statusCode", 200)), out, data
 
@@ -331,6 +336,8 @@ class LocalEdge:
             headers["cache-control"] = obj["CacheControl"]
         if obj.get("ETag"):
             headers["etag"] = obj["ETag"]
+        if "ContentLength" in obj:
+            headers["content-length"] = str(obj["ContentLength"])
         return {
             "statusCode": 200,
             "headers": headers,
@@ -364,7 +371,8 @@ class LocalEdge:
                 self.send_response(status)
                 for key, value in headers:
                     self.send_header(key, value)
-                self.send_header("content-length", str(len(data)))
+                if not any(key.lower() == "content-length" for key, _ in headers):  # a HEAD sets its own
+                    self.send_header("content-length", str(len(data)))
                 self.end_headers()
                 self.wfile.write(data)
 

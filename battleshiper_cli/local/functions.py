@@ -1,8 +1,8 @@
 """Project server functions, run locally. The deploy function updates the code of `<stack>-srv-<project>`
 in moto's Lambda control plane and moves its aliases; the router invokes the `live` alias. This invoker
 resolves the alias to its version in moto on every call, fetches that version's code zip once and runs it
-in a long-lived Node.js worker (`lambdas/router/local.NodeInvoker`), one per published version: a deploy or
-a rollback takes effect on the next request, as in AWS."""
+in a long-lived Node.js worker (`battleshiper_cli.local.node.NodeInvoker`), one per published version: a
+deploy or a rollback takes effect on the next request, as in AWS."""
 
 from __future__ import annotations
 

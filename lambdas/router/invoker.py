@@ -1,5 +1,6 @@
 """How the router calls a project's server function: a narrow seam with the AWS implementation here and a
-local one (`local.NodeInvoker`, the built handler in Node) for tests and the local platform."""
+local one (`battleshiper_cli.local.node.NodeInvoker`, the built handler in Node) for tests and the local
+platform."""
 
 from __future__ import annotations
 

@@ -54,5 +54,7 @@ class S3Pages:
             headers["etag"] = obj["ETag"]
         if obj.get("LastModified"):
             headers["last-modified"] = obj["LastModified"].strftime("%a, %d %b %Y %H:%M:%S GMT")
+        if head and "ContentLength" in obj:  # what a GET would send
+            headers["content-length"] = str(obj["ContentLength"])
         body = b"" if head else obj["Body"].read()
         return Page(200, body, headers)

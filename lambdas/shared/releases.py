@@ -2,7 +2,7 @@
 deployments that are no longer kept.
 
 Going live is one route-store write (the live pointer, after the deployment's page keys) plus one alias
-update (DESIGN decision 6). The pipeline alone owns the `live` alias: the first go-live creates it, so no
+update (docs/PIPELINE.md). The pipeline alone owns the `live` alias: the first go-live creates it, so no
 stack update can move it behind the route store's back. If either step or the record update after them
 fails, the steps already done are undone, so the previous deployment stays live. Deployment ids sort by
 trigger time: a deployment never replaces a newer live one (an older build finishing late, reference

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import botocore.exceptions
 import pytest
 import typer
@@ -86,3 +88,30 @@ def test_verbose_shows_the_traceback() -> None:
 def test_unexpected_errors_are_not_swallowed() -> None:
     result = runner.invoke(_command_app(ZeroDivisionError("bug")), ["boom"])
     assert isinstance(result.exception, ZeroDivisionError)
+
+
+def _command_paths(command: object, path: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    """Every command and group of the CLI, as the words that reach it."""
+    found = [path]
+    for name, sub in sorted(getattr(command, "commands", {}).items()):
+        found += _command_paths(sub, (*path, name))
+    return found
+
+
+ALL_COMMANDS = _command_paths(typer.main.get_command(app))
+
+
+def test_every_command_is_walked() -> None:
+    assert {("update",), ("project", "logs"), ("local", "up")} <= set(ALL_COMMANDS)
+
+
+@pytest.mark.parametrize("words", ALL_COMMANDS, ids=lambda words: " ".join(words) or "battleshiper")
+def test_help_paragraphs_are_not_broken_in_mid_sentence(words: tuple[str, ...]) -> None:
+    # So wide that Rich never has to wrap: every line break left is one the help text itself made.
+    result = runner.invoke(app, [*words, "--help"], env={"COLUMNS": "400"}, terminal_width=400)
+    assert result.exit_code == 0, result.output
+    lines = [line.strip(" │").rstrip() for line in result.output.splitlines()]
+    for line, after in itertools.pairwise(lines):
+        first = after.split(maxsplit=1)[0] if after.split() else ""
+        broken = bool(line) and line[-1].isalnum() and first[:1].islower()
+        assert not broken, f"`{' '.join(words)} --help` breaks a sentence:\n{line}\n{after}"

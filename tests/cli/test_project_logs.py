@@ -230,3 +230,20 @@ def test_parse_time_forms() -> None:
     assert logs.parse_time("2027-01-15T08:00:00Z", now) == eight_utc
     assert logs.parse_time("2027-01-15T09:00:00+01:00", now) == eight_utc
     assert logs.parse_time("2027-01-15T08:00:00", now) == eight_utc  # no zone: UTC
+
+
+@pytest.mark.parametrize("option", ["--since", "--until"])
+def test_a_time_that_cannot_be_read_is_bad_input_even_without_aws(
+    option: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+) -> None:
+    # No credentials and nothing listening: the bad value is what the operator must hear about.
+    for variable in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    code, out = run("--endpoint-url", "http://127.0.0.1:9", "project", "logs", "blog", option, "banana")
+    assert code == 2, out
+    lines = out.strip().splitlines()
+    assert lines[0] == f"error: {option}: cannot read the time 'banana'"
+    assert lines[1].startswith("hint:") and "30s, 10m, 2h, 3d, 1w" in lines[1] and "ISO" in lines[1]
+    assert len(lines) == 2 and "AWS" not in out and "Traceback" not in out

@@ -123,6 +123,22 @@ def test_update_of_a_missing_stack_says_to_run_setup(world: World) -> None:
     assert "battleshiper setup" in result.output
 
 
+@pytest.mark.parametrize("args", [["update", "--diff"], ["--yes", "update"]])
+def test_update_without_a_platform_says_only_that_it_is_not_installed(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, args: list[str]
+) -> None:
+    with aws_world(monkeypatch, tmp_path) as world:  # no setup: no platform stack
+        result = invoke(*args)
+    assert result.exit_code == 2, result.output
+    lines = result.output.strip().splitlines()
+    assert lines == [
+        "error: battleshiper is not installed in eu-west-1",
+        "hint: run `battleshiper setup` to install it, or pass the --region and --stack-name it was "
+        "installed with",
+    ]
+    assert world.cfn.count("CreateChangeSet") == 0
+
+
 def test_failed_update_rolls_back_and_exits_3(world: World) -> None:
     world.package(version="2")
     world.cfn.fail_resources = {"DependencyLayer": "Layer version quota exceeded"}

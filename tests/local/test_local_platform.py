@@ -120,6 +120,11 @@ def test_the_whole_flow(local: Local, app_source: Path) -> None:
     with_html, without = local.request(SITE, "/docs.html"), local.request(SITE, "/docs")
     assert with_html.status == without.status == 200
     assert with_html.body == without.body and without.headers["content-type"].startswith("text/html")
+    # HEAD: the length GET sends, and no body (a static file, a prerendered page with and without `.html`).
+    for path in ("/robots.txt", "/docs", "/docs.html"):
+        got, head = local.request(SITE, path), local.request(SITE, path, "HEAD")
+        assert (head.status, head.body) == (got.status, b""), path
+        assert got.body and head.headers["content-length"] == str(len(got.body)), path
     # SSR page, through the router and the project function.
     ssr = local.request(SITE, "/ssr")
     assert ssr.status == 200 and "<html" in ssr.text
@@ -175,3 +180,12 @@ def test_the_whole_flow(local: Local, app_source: Path) -> None:
 def test_a_host_the_platform_does_not_serve_gets_the_error_page(local: Local) -> None:
     answer = local.request("elsewhere.example", "/")
     assert answer.status == 404 and "text/html" in answer.headers["content-type"]
+    head = local.request("elsewhere.example", "/", "HEAD")
+    assert (head.status, head.body) == (404, b"")
+    assert head.headers["content-length"] == str(len(answer.body))  # what GET sends
+
+
+def test_a_head_of_a_dashboard_file_has_the_length_get_sends(local: Local) -> None:
+    got, head = local.request(DASHBOARD, "/robots.txt"), local.request(DASHBOARD, "/robots.txt", "HEAD")
+    assert got.status == head.status == 200 and got.body and head.body == b""
+    assert head.headers["content-length"] == str(len(got.body))

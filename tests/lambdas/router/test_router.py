@@ -200,6 +200,8 @@ def test_a_head_of_a_page_has_headers_and_no_body(router: Router) -> None:
     result = router.handle(event("shop", "/about.html", "HEAD"))
     assert (result["statusCode"], result["body"]) == (200, "")
     assert result["headers"]["content-type"].startswith("text/html")
+    full = router.handle(event("shop", "/about.html"))["body"]
+    assert full and result["headers"]["content-length"] == str(len(full.encode()))  # what GET sends
 
 
 @pytest.mark.parametrize(
