@@ -115,7 +115,7 @@ def _key(deployment: Deployment) -> dict[str, str]:
 
 
 def build_queued(deps: Deps, deployment: Deployment) -> None:
-    set_status(deps, deployment.project_name, ProjectStatus.BUILDING, "")  # a stale failure text goes (43)
+    set_status(deps, deployment.project_name, ProjectStatus.BUILDING, "")  # old failure text goes (defect 43)
 
 
 def failed(

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from battleshiper_cli.deploy import platform_values
+from battleshiper_cli.install import platform_values
 from battleshiper_cli.preflight import PARAMETER_KEYS, Account, Parameters, parameter_checks
 from templates.config import PlatformConfig, placeholder_artifacts
 from templates.parameters import OPERATOR_PARAMETERS, PLATFORM_PARAMETERS
