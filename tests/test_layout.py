@@ -42,17 +42,18 @@ def contracts() -> dict[str, str]:
     return {c["id"]: c["name"] for c in config}
 
 
-@pytest.mark.parametrize(("module", "line", "contract"), [
-    ("lambdas/shared/log.py", "import battleshiper_cli.errors", "lambdas"),
-    ("lambdas/shared/log.py", "import troposphere", "lambdas"),
-    ("templates/ids.py", "import boto3", "templates"),
-    ("templates/ids.py", "import lambdas.pipeline.deploy", "templates"),
-    ("lambdas/api/views.py", "import lambdas.pipeline.deploy", "groups"),
-    ("battleshiper_cli/status.py", "import moto", "stand-ins"),
-    ("battleshiper_cli/status.py", "import lambdas.router.router", "stand-ins"),
+@pytest.mark.parametrize(("module", "line", "expected"), [
+    ("lambdas/shared/log.py", "import battleshiper_cli.errors", {"lambdas"}),
+    ("lambdas/shared/log.py", "import troposphere", {"lambdas"}),
+    ("templates/ids.py", "import boto3", {"templates"}),
+    # The CLI reads the templates, so through them it would reach a function group too.
+    ("templates/ids.py", "import lambdas.pipeline.deploy", {"templates", "stand-ins"}),
+    ("lambdas/api/views.py", "import lambdas.pipeline.deploy", {"groups"}),
+    ("battleshiper_cli/status.py", "import moto", {"stand-ins"}),
+    ("battleshiper_cli/status.py", "import lambdas.router.router", {"stand-ins"}),
 ])
 def test_each_contract_breaks_when_its_forbidden_import_is_added(
-    tmp_path: Path, contracts: dict[str, str], module: str, line: str, contract: str,
+    tmp_path: Path, contracts: dict[str, str], module: str, line: str, expected: set[str],
 ) -> None:
     for package in PACKAGES:
         shutil.copytree(ROOT / package, tmp_path / package, ignore=shutil.ignore_patterns("__pycache__"))
@@ -61,7 +62,7 @@ def test_each_contract_breaks_when_its_forbidden_import_is_added(
     target.write_text(target.read_text() + f"\n{line}  # added by the test\n")
     done = lint_imports(tmp_path)
     assert done.returncode != 0
-    assert broken(done.stdout) == {contracts[contract]}, done.stdout
+    assert broken(done.stdout) == {contracts[c] for c in expected}, done.stdout
 
 
 def test_no_module_outside_the_tests_is_over_400_lines() -> None:
