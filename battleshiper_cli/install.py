@@ -31,7 +31,7 @@ from battleshiper_cli.synthesis import platform_config, render
 from lambdas.shared import project_stack
 from lambdas.shared.dashboard_assets import upload_dashboard_assets
 from templates import ids
-from templates.common import PARAM_ARTIFACTS_BUCKET, PARAM_BUILD_ZONES
+from templates.parameters import PARAM_ARTIFACTS_BUCKET, PARAM_BUILD_ZONES
 from templates.platform import build_platform_template
 
 POLL_SECONDS = 5.0

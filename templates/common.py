@@ -15,13 +15,7 @@ from troposphere.iam import Policy, Role
 from troposphere.logs import LogGroup
 
 from templates.config import PlatformConfig
-
-# templates.parameters owns the parameter names; re-exported for the CLI modules that import them from
-# here (deploy, projects, project_ops) until they import them from there.
-from templates.parameters import PARAM_ARTIFACTS_BUCKET as PARAM_ARTIFACTS_BUCKET
-from templates.parameters import PARAM_BUILD_ZONES as PARAM_BUILD_ZONES
-from templates.parameters import PARAM_DOMAIN as PARAM_DOMAIN
-from templates.parameters import PARAM_GITHUB_SECRET as PARAM_GITHUB_SECRET
+from templates.parameters import PARAM_ARTIFACTS_BUCKET
 
 PARTITION = "${AWS::Partition}"
 REGION = "${AWS::Region}"

@@ -22,7 +22,7 @@ from lambdas.shared.names import Env
 from lambdas.shared.releases import ReleaseError, rollback
 from lambdas.shared.secrets import Secrets
 from templates import ids
-from templates.common import PARAM_GITHUB_SECRET
+from templates.parameters import PARAM_GITHUB_SECRET
 
 TRIGGERED_BY = "operator"
 

@@ -19,7 +19,7 @@ from battleshiper_cli.stacks import StackOps
 from lambdas.shared import names
 from lambdas.shared.models import Deployment, Limits, Project, Subscription, User
 from lambdas.shared.store import Store
-from templates.common import PARAM_DOMAIN
+from templates.parameters import PARAM_DOMAIN
 
 EXIT_PROJECT_MISSING = 1
 EXIT_PLATFORM_MISSING = 2
