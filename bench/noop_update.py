@@ -19,7 +19,6 @@ import time
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -27,13 +26,14 @@ from battleshiper_cli import install
 from battleshiper_cli.main import app
 from battleshiper_cli.packaging import package_all
 from tests.cli.fakes import aws_world, setup_args
+from tests.cli.runner import Runner
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--package", action="store_true", help="use the real packaging instead of stand-ins")
     args = parser.parse_args()
-    runner = CliRunner()
+    runner = Runner()  # the tests' client factory, so the scripted CloudFormation fake answers
     monkeypatch = pytest.MonkeyPatch()
     with tempfile.TemporaryDirectory() as tmp, aws_world(monkeypatch, Path(tmp)) as world:
         if args.package:
