@@ -70,6 +70,12 @@ class Limits(BaseModel):
     client_storage: int = Field(default=100 * 2**20, ge=0)  # bytes
     prerender_storage: int = Field(default=50 * 2**20, ge=0)
     server_storage: int = Field(default=50 * 2**20, ge=0)
+    # Reserved (so also the most) concurrent executions of each project's server function: one busy or
+    # attacked app cannot take the account's Lambda concurrency from the platform and other projects.
+    function_concurrency: int = Field(default=10, ge=1, le=1000)
+    # Route-store keys (pages and root static files) of one project across its kept deployments: the
+    # store is one 5 MB KeyValueStore shared by every project.
+    route_keys: int = Field(default=2000, ge=0)
 
 
 class Subscription(Record):
