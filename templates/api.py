@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from awacs.aws import Condition, Statement, StringEquals
+from awacs.aws import Statement
 from troposphere import GetAtt, Join, Ref, Sub, Template
 from troposphere.apigatewayv2 import Api, Integration, Route, Stage
 from troposphere.awslambda import Alias, Function, Permission
 from troposphere.logs import LogGroup
 
-from lambdas.shared.names import BUILD_SPEC_FILE, EVENT_SOURCE, LIVE_ALIAS, PLATFORM_LOG_KINDS, Env
+from lambdas.shared.names import BUILD_SPEC_FILE, LIVE_ALIAS, PLATFORM_LOG_KINDS, Env
 from templates import ids
 from templates.common import (
     PARTITION,
@@ -22,6 +22,7 @@ from templates.common import (
     FunctionSpec,
     allow,
     arn,
+    put_events,
     python_function,
 )
 from templates.config import PlatformConfig
@@ -51,15 +52,6 @@ def _secret(*logical_ids: str) -> Statement:
 
 def _github_secret() -> Statement:
     return allow(["secretsmanager:GetSecretValue"], [Ref(PARAM_GITHUB_SECRET)])
-
-
-def _put_events() -> Statement:
-    # Only the platform's own event source: an API function cannot forge other senders' events.
-    return allow(
-        ["events:PutEvents"],
-        [GetAtt(ids.EVENT_BUS, "Arn")],
-        Condition=Condition(StringEquals("events:source", [EVENT_SOURCE])),
-    )
 
 
 def _project_log_groups(config: PlatformConfig, suffix: str = "*") -> Sub:
@@ -125,7 +117,7 @@ def _extra_rights(config: PlatformConfig, fn: ApiFunction) -> list[Statement]:
         return [allow(["kms:Encrypt", "kms:Decrypt"], [GetAtt(ids.TOKEN_KEY, "Arn")])]
     if fn.module == "resource":
         return [
-            _put_events(),
+            put_events(),
             allow(ROUTE_STORE_ACCESS, [GetAtt(ids.ROUTE_STORE, "Arn")]),
             # fetchlog reads with FilterLogEvents (bounded window, no Logs Insights queries left running).
             allow(["logs:FilterLogEvents"], [_project_log_groups(config)]),
@@ -136,9 +128,9 @@ def _extra_rights(config: PlatformConfig, fn: ApiFunction) -> list[Statement]:
     if fn.module == "admin":
         # Listing every user (role managers) and every subscription: the only scans of the platform.
         scanned = [GetAtt(ids.TABLE_IDS[k], "Arn") for k in ("users", "subscriptions")]
-        return [_put_events(), allow(["logs:FilterLogEvents"], platform_groups), allow(TABLE_SCAN, scanned)]
+        return [put_events(), allow(["logs:FilterLogEvents"], platform_groups), allow(TABLE_SCAN, scanned)]
     if fn.module == "webhook":
-        return [_put_events(), _project_event_log_write(config), *_build_trigger_rights()]
+        return [put_events(), _project_event_log_write(config), *_build_trigger_rights()]
     return []
 
 

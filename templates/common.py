@@ -7,13 +7,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from awacs.aws import Action as AwacsAction
-from awacs.aws import Allow, PolicyDocument, Principal, Statement
+from awacs.aws import Allow, Condition, PolicyDocument, Principal, Statement, StringEquals
 from awacs.sts import AssumeRole
 from troposphere import AWSObject, GetAtt, Parameter, Ref, Sub, Tags, Template
 from troposphere.awslambda import Code, Environment, Function, LoggingConfig
 from troposphere.iam import Policy, Role
 from troposphere.logs import LogGroup
 
+from lambdas.shared.names import EVENT_SOURCE
+from templates import ids
 from templates.config import PlatformConfig
 from templates.parameters import PARAM_ARTIFACTS_BUCKET
 
@@ -182,3 +184,13 @@ def add_parameter(t: Template, name: str, description: str, pattern: str, constr
 
 def resource_of(t: Template, logical_id: str) -> AWSObject:
     return t.resources[logical_id]
+
+
+def put_events() -> Statement:
+    """Events on the pipeline bus, from the platform's own source only: no function can forge another
+    sender's events."""
+    return allow(
+        ["events:PutEvents"],
+        [GetAtt(ids.EVENT_BUS, "Arn")],
+        Condition=Condition(StringEquals("events:source", [EVENT_SOURCE])),
+    )

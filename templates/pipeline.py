@@ -32,6 +32,7 @@ from templates.common import (
     allow,
     arn,
     bucket_arn,
+    put_events,
     python_function,
 )
 from templates.config import PlatformConfig
@@ -150,6 +151,8 @@ def add_functions(t: Template, config: PlatformConfig, *, bus: EventBus, queue: 
             *bucket_access(Ref(bucket), ["s3:GetObject", "s3:DeleteObject"]),
             *bucket_access(Ref(ids.PROJECT_BUCKET), ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"]),
             allow(ROUTE_STORE_ACCESS, [GetAtt(ids.ROUTE_STORE, "Arn")]),
+            # A finished build starts the project's queued one (`build_queue.release`).
+            put_events(),
             # New code (GetFunction: the update waiter), a version and an alias per deployment
             # (`names.deployment_alias`), `live` created at the first go-live and moved after.
             allow(actions("lambda", "GetFunction", "UpdateFunctionCode", "PublishVersion", "GetAlias",

@@ -25,7 +25,7 @@ from botocore.exceptions import ClientError
 from lambdas.pipeline.handlers import event_function
 from lambdas.pipeline.output import BuildOutput, OutputRejected, read_output
 from lambdas.pipeline.upload import upload_files
-from lambdas.shared import lifecycle, names, releases, routes
+from lambdas.shared import build_queue, lifecycle, names, releases, routes
 from lambdas.shared.deps import Deps
 from lambdas.shared.entry import lambda_handler
 from lambdas.shared.log import log
@@ -77,6 +77,9 @@ def deploy_event(deps: Deps, event: dict[str, Any]) -> Deployment | None:
     if deployment.job_id and job_id and deployment.job_id != job_id:
         log("deploy: job does not match the deployment; ignored", execution=execution, job_id=job_id)
         return None
+    if detail.get("status") in ("SUCCEEDED", "FAILED"):
+        # The build is over: the project's next queued build may start while this one deploys.
+        build_queue.release(deps, deployment.project_name, deployment.deployment_id)
     if detail.get("status") == "FAILED":
         return build_failed(deps, deployment, job_id, detail)
     deployable = lifecycle.may_become(deployment, DeploymentStatus.DEPLOYING)  # not READY or LIVE yet

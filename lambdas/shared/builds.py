@@ -8,7 +8,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from lambdas.shared import events, lifecycle, names
+from lambdas.shared import build_queue, events, lifecycle, names
 from lambdas.shared.deps import Deps
 from lambdas.shared.models import Deployment, DeploymentStatus, Project
 from lambdas.shared.names import Env
@@ -105,7 +105,11 @@ def trigger_build(
     message for the user; a started build is a Deployment in BUILDING. Each attempt leaves its lines in
     the project's event log."""
     deployment = Deployment(
-        project_name=project.name, commit=commit or "", branch=project.branch, triggered_by=triggered_by
+        project_name=project.name,
+        commit=commit or "",
+        branch=project.branch,
+        triggered_by=triggered_by,
+        status=DeploymentStatus.QUEUED,
     )
     event_log = ProjectLog(
         deps.logs, deps.names.project_log_group(project.name, "event"), deployment.deployment_id
@@ -152,9 +156,14 @@ def _trigger(deps: Deps, project: Project, deployment: Deployment, event_log: Pr
             Body=json.dumps(build_spec(deps, project, deployment, token)).encode(),
             ContentType="application/json",
         )
+        if not build_queue.claim_or_queue(deps, project.name, deployment.deployment_id):
+            lifecycle.build_queued(deps, deployment)
+            event_log.line(f"build {deployment.deployment_id} waits for the project's running build")
+            return
         try:
             events.send_build(deps.events, deps.env[Env.EVENT_BUS], project.name, deployment.deployment_id)
         except Exception as err:
+            build_queue.release(deps, project.name, deployment.deployment_id)
             raise BuildRefused("the build could not be queued", "queue") from err
     except Exception as err:
         refused = (
@@ -169,5 +178,7 @@ def _trigger(deps: Deps, project: Project, deployment: Deployment, event_log: Pr
             raise
         raise refused from err
 
+    lifecycle.build_started(deps, deployment)
     lifecycle.build_queued(deps, deployment)
+    deployment.status = DeploymentStatus.BUILDING
     event_log.line(f"build {deployment.deployment_id} queued")

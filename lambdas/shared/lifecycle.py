@@ -4,7 +4,8 @@ A project:  CREATING -> READY | FAILED (init) -> BUILDING (a build queued) -> DE
 FAILED from any pipeline step; any state -> DELETING, which is final (the record goes next). No
 pipeline write lands on a project being deleted: each is conditional on the record not being DELETING.
 
-A deployment:  BUILDING -> DEPLOYING -> READY -> LIVE (-> READY again when another goes live), or
+A deployment:  QUEUED (behind the project's running build) -> BUILDING, or CANCELED when a newer request
+replaces it in the queue; BUILDING -> DEPLOYING -> READY -> LIVE (-> READY again when another goes live), or
 FAILED on the way (`DEPLOYMENT_NEXT`); a FAILED one is deployed again when Lambda retries its event.
 The event handlers check these against the record before they act.
 
@@ -32,11 +33,13 @@ BUILDABLE = (
 # Projects with a build or deploy under way (init's replay leaves them so).
 IN_FLIGHT_PROJECT = (ProjectStatus.BUILDING, ProjectStatus.DEPLOYING)
 # Deployments whose build has not reported back, or whose deploy has not finished.
-IN_FLIGHT = (DeploymentStatus.BUILDING, DeploymentStatus.DEPLOYING)
+IN_FLIGHT = (DeploymentStatus.QUEUED, DeploymentStatus.BUILDING, DeploymentStatus.DEPLOYING)
 
 D = DeploymentStatus
 # The states a deployment may move to from each (a retried step may repeat its own).
 DEPLOYMENT_NEXT: dict[DeploymentStatus, frozenset[DeploymentStatus]] = {
+    D.QUEUED: frozenset({D.BUILDING, D.CANCELED, D.FAILED}),
+    D.CANCELED: frozenset(),  # final: the request was replaced before it built
     D.BUILDING: frozenset({D.DEPLOYING, D.FAILED}),
     D.DEPLOYING: frozenset({D.DEPLOYING, D.READY, D.FAILED}),
     D.READY: frozenset({D.LIVE, D.FAILED}),  # FAILED: going live failed, nothing was switched
@@ -116,6 +119,22 @@ def _key(deployment: Deployment) -> dict[str, str]:
 
 def build_queued(deps: Deps, deployment: Deployment) -> None:
     set_status(deps, deployment.project_name, ProjectStatus.BUILDING, "")  # old failure text goes (defect 43)
+
+
+def build_started(deps: Deps, deployment: Deployment) -> None:
+    """The build holds the project's build slot and its request is sent."""
+    deps.store.deployments.update(_key(deployment), {"status": DeploymentStatus.BUILDING.value})
+
+
+def canceled(deps: Deps, project: str, deployment_id: str, reason: str) -> None:
+    """A queued request replaced by a newer one (as a newer push supersedes a waiting one)."""
+    with contextlib.suppress(Conflict):  # pruned or deleted meanwhile: nothing to cancel
+        deps.store.deployments.update(
+            {"project_name": project, "deployment_id": deployment_id},
+            {"status": DeploymentStatus.CANCELED.value, "reason": reason, "finished_at": int(deps.now())},
+            "#a0 = :queued",
+            {":queued": DeploymentStatus.QUEUED.value},
+        )
 
 
 def failed(

@@ -121,11 +121,18 @@ class Project(Record):
     stack_name: str = ""
     live_deployment: str | None = None
     lock: Lock | None = None
+    # One running build per project (`lambdas.shared.build_queue`): the deployment whose build holds the
+    # slot, until when, and the one newest request waiting for it.
+    build_slot: str | None = None
+    build_slot_expires: int = 0
+    queued_build: str | None = None
     created_at: int = Field(default_factory=now)
     updated_at: int = Field(default_factory=now)
 
 
 class DeploymentStatus(StrEnum):
+    QUEUED = "QUEUED"  # waiting for the project's running build to finish
+    CANCELED = "CANCELED"  # superseded while queued by a newer request; never built
     BUILDING = "BUILDING"
     DEPLOYING = "DEPLOYING"
     READY = "READY"  # deployed, kept for rollback
