@@ -46,8 +46,8 @@ LogKind = Literal["all", "event", "build", "deploy", "server"]
 
 
 def _styled(status: str) -> str:
-    style = {"LIVE": "green", "READY": "green", "FAILED": "red", "DELETING": "red"}.get(status) \
-        or status_style(status)
+    styles = {"LIVE": "green", "READY": "green", "FAILED": "red", "DELETING": "red", "CANCELED": "dim"}
+    style = styles.get(status) or status_style(status)
     return f"[{style}]{escape(status)}[/{style}]"
 
 
