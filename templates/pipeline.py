@@ -158,6 +158,8 @@ def add_functions(t: Template, config: PlatformConfig, *, bus: EventBus, queue: 
             allow(actions("lambda", "GetFunction", "UpdateFunctionCode", "PublishVersion", "GetAlias",
                           "CreateAlias", "UpdateAlias", "DeleteAlias"),
                   [project_functions, arn("lambda", f"function:{n.project_function_prefix}*:*")]),
+            # The subscription's concurrency bound (`lambdas/pipeline/concurrency.py`): unqualified only.
+            allow(["lambda:PutFunctionConcurrency"], [project_functions]),
             # Pruning old versions: qualified ARNs only, so the function itself cannot be deleted.
             allow(["lambda:DeleteFunction"], [arn("lambda", f"function:{n.project_function_prefix}*:*")]),
             log_groups_write(f"{n.project_log_group_prefix}*/deploy"),

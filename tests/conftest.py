@@ -4,12 +4,17 @@ test is marked `denied_by_iam` (and then it must have been denied)."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.support.platform import IAM
+
+# Lambda's default account quota: moto then refuses a reservation that leaves fewer than 100 unreserved,
+# as Lambda does (the local platform sets the same, `battleshiper_cli.local.aws.MotoServer`).
+os.environ.setdefault("MOTO_LAMBDA_CONCURRENCY_QUOTA", "1000")
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -10,6 +10,7 @@ Every name and environment variable comes out of the template through `Resolver`
 from __future__ import annotations
 
 import json
+import os
 import secrets
 import socket
 import urllib.request
@@ -23,6 +24,7 @@ from moto.server import ThreadedMotoServer
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"  # moto's account
+ACCOUNT_CONCURRENCY = 1000  # Lambda's default concurrent executions per account and region
 CREDENTIALS = {"aws_access_key_id": "local", "aws_secret_access_key": "local"}
 # moto answers its own bugs with HTML 500s: never retry them into a slow failure.
 CLIENT_CONFIG = Config(retries={"max_attempts": 1, "mode": "standard"}, max_pool_connections=64)
@@ -44,6 +46,9 @@ class MotoServer:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> MotoServer:
+        # Lambda's default account quota, so moto refuses a reservation that leaves fewer than 100
+        # executions unreserved, as Lambda does (moto reads it from this process's environment).
+        os.environ.setdefault("MOTO_LAMBDA_CONCURRENCY_QUOTA", str(ACCOUNT_CONCURRENCY))
         self.server.start()
         # Lambda and Batch never reach for Docker: the local runners do their work.
         body = json.dumps({"batch": {"use_docker": False}, "lambda": {"use_docker": False}}).encode()

@@ -2,7 +2,8 @@
 in moto's Lambda control plane and moves its aliases; the router invokes the `live` alias. This invoker
 resolves the alias to its version in moto on every call, fetches that version's code zip once and runs it
 in a long-lived Node.js worker (`battleshiper_cli.local.node.NodeInvoker`), one per published version: a
-deploy or a rollback takes effect on the next request, as in AWS."""
+deploy or a rollback takes effect on the next request, as in AWS. A function's reserved concurrency (set by
+the deploy) bounds its invocations in flight: one more is throttled, as Lambda throttles it."""
 
 from __future__ import annotations
 
@@ -41,6 +42,8 @@ class ProjectFunctions:
         self._folder = folder
         self._nodes = NodeInvoker({}, timeout=timeout, stderr=stderr)
         self._guard = threading.Lock()
+        self._reserved: dict[str, int | None] = {}  # per version: read when the version first runs
+        self._running: dict[str, int] = {}
 
     def _module(self, function: str, version: str) -> Path:
         folder = self._folder / function / version
@@ -63,7 +66,21 @@ class ProjectFunctions:
                 except (KeyError, ValueError, zipfile.BadZipFile, FileNotFoundError) as err:
                     raise inv.FunctionFailed(f"{key}: no runnable code ({err})") from err
                 self._retire(function, keep=key)
-        return self._nodes.invoke(key, qualifier, payload)
+                self._reserved[key] = self._reservation(function)
+            limit, running = self._reserved.get(key), self._running.get(function, 0)
+            if limit is not None and running >= limit:
+                raise inv.Throttled("TooManyRequestsException: Rate Exceeded.")
+            self._running[function] = running + 1
+        try:
+            return self._nodes.invoke(key, qualifier, payload)
+        finally:
+            with self._guard:
+                self._running[function] -= 1
+
+    def _reservation(self, function: str) -> int | None:
+        answer = self._lambda.get_function_concurrency(FunctionName=function)
+        value = answer.get("ReservedConcurrentExecutions")
+        return int(value) if value is not None else None
 
     def _retire(self, function: str, keep: str) -> None:
         """Stop the workers of the function's other versions (a rollback starts the old one again)."""

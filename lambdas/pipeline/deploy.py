@@ -22,6 +22,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from lambdas.pipeline import concurrency
 from lambdas.pipeline.handlers import event_function
 from lambdas.pipeline.output import BuildOutput, OutputRejected, read_output
 from lambdas.pipeline.upload import upload_files
@@ -143,6 +144,9 @@ class Deployer:
         except OutputRejected as err:
             self._fail(f"build output rejected: {err}")
             return None
+        except concurrency.DeployRefused as err:
+            self._fail(str(err))
+            return None
         except Exception as err:
             log(
                 "deploy failed",
@@ -259,6 +263,7 @@ class Deployer:
     def _publish_server(self, project: Project, output: BuildOutput) -> str:
         deps, d = self.deps, self.deployment
         function = releases.function_name(deps, project.name)
+        concurrency.reserve(deps, function, self._limits(project))
         if len(output.server) <= INLINE_CODE_LIMIT:
             code: dict[str, Any] = {"ZipFile": output.server}
         else:

@@ -143,7 +143,7 @@ def test_deploy_prunes_versions_but_cannot_delete_a_project_function(platform: d
 LAMBDA_CALLS = {
     "init": set(),
     "deploy": {"GetFunction", "UpdateFunctionCode", "PublishVersion", "GetAlias", "CreateAlias",
-               "UpdateAlias", "DeleteAlias", "DeleteFunction"},
+               "UpdateAlias", "DeleteAlias", "DeleteFunction", "PutFunctionConcurrency"},
     "delete": set(),
 }
 
