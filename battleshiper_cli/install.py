@@ -5,7 +5,7 @@ forward). Commands only parse options and print; the work and its order live her
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -212,12 +212,19 @@ def cfn_parameters(params: Parameters, bucket: str, account: Account) -> list[di
     return [{"ParameterKey": k, "ParameterValue": v} for k, v in values.items()]
 
 
-def update_parameters(given: Mapping[str, str | None], bucket: str, account: Account) -> list[dict[str, Any]]:
-    """Given values; every other operator parameter keeps the stack's current value."""
+def stack_parameters(stack: Mapping[str, Any] | None) -> set[str]:
+    return {p["ParameterKey"] for p in (stack or {}).get("Parameters", [])}
+
+
+def update_parameters(given: Mapping[str, str | None], bucket: str, account: Account,
+                      existing: Collection[str]) -> list[dict[str, Any]]:
+    """Given values; every other operator parameter keeps the stack's current value, or gets the
+    template's default when the stack does not have it yet (one installed by an older release)."""
     entries: list[dict[str, Any]] = [
         {"ParameterKey": key, "ParameterValue": given[field_name]} if given.get(field_name)
         else {"ParameterKey": key, "UsePreviousValue": True}
         for field_name, key in PARAMETER_KEYS.items()
+        if given.get(field_name) or key in existing
     ]
     ours = platform_values(bucket, account)
     return [*entries, *({"ParameterKey": k, "ParameterValue": v} for k, v in ours.items())]
@@ -281,7 +288,8 @@ def update(c: Context, given: Mapping[str, str | None], *, build_dir: Path,
     else:
         template_key, uploads = d.upload(artifacts, body)
     plan = UpdatePlan(
-        d.change_set("UPDATE", template_key, body, update_parameters(given, d.bucket, account)),
+        d.change_set("UPDATE", template_key, body,
+                     update_parameters(given, d.bucket, account, stack_parameters(current))),
         d.projects_behind(artifacts["project-template"].sha256),
         projects,
     )

@@ -18,7 +18,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 def parameter_options(mode: Literal["setup", "update"], *, before: str) -> Callable[[F], F]:
     """Replace the command's `**parameters` with the options, listed before the `before` option.
-    setup requires each one; update takes each one optionally (None keeps the stack's value)."""
+    setup requires each one without a default; update takes each one optionally (None keeps the
+    stack's value)."""
 
     def decorate(fn: F) -> F:
         signature = inspect.signature(fn)
@@ -30,7 +31,7 @@ def parameter_options(mode: Literal["setup", "update"], *, before: str) -> Calla
                 o.field,
                 inspect.Parameter.POSITIONAL_OR_KEYWORD,
                 default=typer.Option(
-                    ... if mode == "setup" else None,
+                    (... if o.default is None else o.default) if mode == "setup" else None,
                     o.option,
                     help=o.setup_help if mode == "setup" else o.update_help,
                 ),

@@ -30,6 +30,8 @@ from templates.parameters import (
 
 Mode = Literal["setup", "update"]
 CERTIFICATE_REGION = "us-east-1"  # CloudFront takes viewer certificates from us-east-1 only
+# Field of Parameters -> the value setup uses when it is not given (the template's Default too).
+PARAMETER_DEFAULTS = {o.field: o.default for _, o in OPERATOR_PARAMETERS if o.default is not None}
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,10 @@ class Parameters:
     wildcard_certificate_arn: str
     github_secret_arn: str
     admin: str
+    api_throttle_rate: str = PARAMETER_DEFAULTS["api_throttle_rate"]
+    api_throttle_burst: str = PARAMETER_DEFAULTS["api_throttle_burst"]
+    project_throttle_rate: str = PARAMETER_DEFAULTS["project_throttle_rate"]
+    project_throttle_burst: str = PARAMETER_DEFAULTS["project_throttle_burst"]
 
 
 # Field of Parameters -> template parameter name.
@@ -53,7 +59,8 @@ def parameters_from_stack(stack: dict[str, Any], given: dict[str, str | None]) -
     """Given values where set, the stack's current ones otherwise."""
     current = {p["ParameterKey"]: p.get("ParameterValue", "") for p in stack.get("Parameters", [])}
     return Parameters(**{
-        f.name: given.get(f.name) or current.get(PARAMETER_KEYS[f.name], "") for f in fields(Parameters)
+        f.name: given.get(f.name) or current.get(PARAMETER_KEYS[f.name]) or PARAMETER_DEFAULTS.get(f.name, "")
+        for f in fields(Parameters)
     })
 
 

@@ -24,10 +24,17 @@ from templates.common import (
     arn,
     put_events,
     python_function,
+    throttled,
 )
 from templates.config import PlatformConfig
 from templates.data import table_environment
-from templates.parameters import PARAM_ADMIN, PARAM_DOMAIN, PARAM_GITHUB_SECRET
+from templates.parameters import (
+    PARAM_ADMIN,
+    PARAM_API_THROTTLE_BURST,
+    PARAM_API_THROTTLE_RATE,
+    PARAM_DOMAIN,
+    PARAM_GITHUB_SECRET,
+)
 
 API_ROUTES = ("auth", "user", "resource", "admin", "pipeline")  # ANY /api/<prefix>/{proxy+}
 
@@ -255,7 +262,8 @@ def add_http_api(
             Tags={config.names.stack_tag: config.stack_name},
         )
     )
-    t.add_resource(Stage("ApiDefaultStage", ApiId=Ref(ids.API), StageName="$default", AutoDeploy=True))
+    t.add_resource(Stage("ApiDefaultStage", ApiId=Ref(ids.API), StageName="$default", AutoDeploy=True,
+                         DefaultRouteSettings=throttled(PARAM_API_THROTTLE_RATE, PARAM_API_THROTTLE_BURST)))
     for route in API_ROUTES:
         _route(
             t,

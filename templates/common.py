@@ -10,6 +10,7 @@ from awacs.aws import Action as AwacsAction
 from awacs.aws import Allow, Condition, PolicyDocument, Principal, Statement, StringEquals
 from awacs.sts import AssumeRole
 from troposphere import AWSObject, GetAtt, Parameter, Ref, Sub, Tags, Template
+from troposphere.apigatewayv2 import RouteSettings
 from troposphere.awslambda import Code, Environment, Function, LoggingConfig
 from troposphere.iam import Policy, Role
 from troposphere.logs import LogGroup
@@ -194,3 +195,8 @@ def put_events() -> Statement:
         [GetAtt(ids.EVENT_BUS, "Arn")],
         Condition=Condition(StringEquals("events:source", [EVENT_SOURCE])),
     )
+
+
+def throttled(rate: str, burst: str) -> RouteSettings:
+    """Stage throttling from the two platform parameters (API Gateway answers 429 beyond them)."""
+    return RouteSettings(ThrottlingRateLimit=Ref(rate), ThrottlingBurstLimit=Ref(burst))

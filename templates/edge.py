@@ -27,9 +27,14 @@ from troposphere.secretsmanager import GenerateSecretString, Secret
 from lambdas.shared import names as n
 from lambdas.shared.names import Env
 from templates import cdn, cloudfront_functions, ids
-from templates.common import FunctionSpec, allow, arn, python_function
+from templates.common import FunctionSpec, allow, arn, python_function, throttled
 from templates.config import PlatformConfig
-from templates.parameters import PARAM_DOMAIN, PARAM_WILDCARD_CERTIFICATE
+from templates.parameters import (
+    PARAM_DOMAIN,
+    PARAM_PROJECT_THROTTLE_BURST,
+    PARAM_PROJECT_THROTTLE_RATE,
+    PARAM_WILDCARD_CERTIFICATE,
+)
 from templates.storage import cloudfront_readable, origin_access_control, private_bucket
 
 # Origin ids; the server-route function selects STATIC_ORIGIN by this id (see server_route.js).
@@ -129,7 +134,9 @@ def router(t: Template, config: PlatformConfig, bucket: Bucket, secret: Secret) 
     # `$default` catches every path; `ANY /` is explicit so the root never depends on it (defect 57).
     t.add_resource(Route("RouterApiDefaultRoute", ApiId=Ref(api), RouteKey="$default", Target=target))
     t.add_resource(Route("RouterApiRootRoute", ApiId=Ref(api), RouteKey="ANY /", Target=target))
-    t.add_resource(Stage("RouterApiStage", ApiId=Ref(api), StageName="$default", AutoDeploy=True))
+    t.add_resource(Stage("RouterApiStage", ApiId=Ref(api), StageName="$default", AutoDeploy=True,
+                         DefaultRouteSettings=throttled(PARAM_PROJECT_THROTTLE_RATE,
+                                                        PARAM_PROJECT_THROTTLE_BURST)))
     t.add_resource(
         Permission(
             "RouterFunctionApiPermission",

@@ -14,6 +14,10 @@ PARAM_GITHUB_SECRET = "GitHubSecretArn"
 PARAM_ADMIN = "AdminGitHubUser"
 PARAM_ARTIFACTS_BUCKET = "ArtifactsBucket"
 PARAM_BUILD_ZONES = "BuildSubnetZones"
+PARAM_API_THROTTLE_RATE = "ApiThrottleRate"
+PARAM_API_THROTTLE_BURST = "ApiThrottleBurst"
+PARAM_PROJECT_THROTTLE_RATE = "ProjectThrottleRate"
+PARAM_PROJECT_THROTTLE_BURST = "ProjectThrottleBurst"
 
 DOMAIN_PATTERN = r"^(?=.{4,200}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$"
 US_EAST_1_CERTIFICATE_PATTERN = r"^arn:aws[a-z-]*:acm:us-east-1:\d{12}:certificate/[0-9a-f-]{36}$"
@@ -21,6 +25,9 @@ SECRET_ARN_PATTERN = r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[
 GITHUB_USER_PATTERN = r"^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}$"
 BUCKET_PATTERN = r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"
 ZONE_NAME_PATTERN = r"^[a-z]{2}(-[a-z]+)+-\d+[a-z]$"  # e.g. us-east-1a, ap-northeast-1c
+# 1 to 10000: API Gateway's default account quota is 10,000 requests per second (burst 5,000), shared by
+# both HTTP APIs of the installation and every other API of the account and region.
+THROTTLE_PATTERN = r"^(10000|[1-9][0-9]{0,3})$"
 
 
 @dataclass(frozen=True)
@@ -32,6 +39,7 @@ class Operator:
     check: str  # preflight check name
     setup_help: str
     update_help: str
+    default: str | None = None  # setup: optional with this value (else required); also the template's
 
     @property
     def option(self) -> str:
@@ -46,6 +54,31 @@ class PlatformParameter:
     constraint: str  # what a value must be; preflight says "<value> is not <constraint>"
     type: str = "String"
     operator: Operator | None = None  # None: the CLI sets it itself
+
+    @property
+    def default(self) -> str | None:
+        return self.operator.default if self.operator else None
+
+
+PLATFORM_API = "the platform API (sign-in, dashboard, webhook)"
+ROUTER_API = "the router in front of every project's server function"
+
+
+def _throttle(name: str, field: str, what: str, api: str, kind: str, default: str) -> PlatformParameter:
+    unit = "requests per second" if kind == "rate" else "requests at once"
+    return PlatformParameter(
+        name,
+        f"Throttling {kind} of the {api} HTTP API's stage ({unit})",
+        THROTTLE_PATTERN,
+        "a whole number from 1 to 10000",
+        operator=Operator(
+            field,
+            f"{api} throttling {kind}",
+            f"Throttling {kind} of {what}, {unit} (API Gateway answers 429 above it).",
+            f"New throttling {kind} of {what}.",
+            default=default,
+        ),
+    )
 
 
 PLATFORM_PARAMETERS = (
@@ -111,6 +144,13 @@ PLATFORM_PARAMETERS = (
             "New first-manager GitHub user name.",
         ),
     ),
+    # Stage throttling keeps one API from taking the account's API Gateway quota from the other: a flood
+    # of project traffic cannot throttle sign-in and the dashboard's API, and the reverse. Per project,
+    # the bound is its server function's reserved concurrency (the subscription's function_concurrency).
+    _throttle(PARAM_API_THROTTLE_RATE, "api_throttle_rate", PLATFORM_API, "platform", "rate", "500"),
+    _throttle(PARAM_API_THROTTLE_BURST, "api_throttle_burst", PLATFORM_API, "platform", "burst", "250"),
+    _throttle(PARAM_PROJECT_THROTTLE_RATE, "project_throttle_rate", ROUTER_API, "router", "rate", "4000"),
+    _throttle(PARAM_PROJECT_THROTTLE_BURST, "project_throttle_burst", ROUTER_API, "router", "burst", "2000"),
     PlatformParameter(
         PARAM_ARTIFACTS_BUCKET,
         "Bucket holding the packaged artifacts (created by setup)",
@@ -134,6 +174,7 @@ OPERATOR_PARAMETERS: tuple[tuple[PlatformParameter, Operator], ...] = tuple(
 
 def add_parameters(t: Template) -> None:
     for p in PLATFORM_PARAMETERS:
+        extra = {"Default": p.default} if p.default is not None else {}
         t.add_parameter(
             Parameter(
                 p.name,
@@ -141,5 +182,6 @@ def add_parameters(t: Template) -> None:
                 Description=p.description,
                 AllowedPattern=p.pattern,
                 ConstraintDescription=p.constraint,
+                **extra,
             )
         )

@@ -17,4 +17,6 @@ def test_setup_and_update_offer_every_operator_parameter_with_its_help(command: 
     for _, o in OPERATOR_PARAMETERS:
         line = next(line for line in result.output.splitlines() if f" {o.option} " in line)
         assert (o.setup_help if command == "setup" else o.update_help) in line
-        assert ("[required]" in line) is (command == "setup")
+        assert ("[required]" in line) is (command == "setup" and o.default is None)
+        if command == "setup" and o.default is not None:
+            assert f"[default: {o.default}]" in line

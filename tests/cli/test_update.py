@@ -91,6 +91,27 @@ def test_given_parameters_replace_only_themselves(world: World) -> None:
     assert world.cfn.stack("battleshiper").parameters["AdminGitHubUser"] == "hubot"  # type: ignore[union-attr]
 
 
+def test_throttling_is_changed_by_update_and_an_older_stack_gets_the_defaults(world: World) -> None:
+    stack = world.cfn.stack("battleshiper")
+    assert stack and stack.parameters["ApiThrottleRate"] == "500"  # setup's default
+    throttles = ("ApiThrottleRate", "ApiThrottleBurst", "ProjectThrottleRate", "ProjectThrottleBurst")
+    for key in throttles:  # as a release before stage throttling installed it
+        del stack.parameters[key]
+    result = invoke("--yes", "update", "--project-throttle-rate", "50")
+    assert result.exit_code == 0, result.output
+    assert {k: stack.parameters[k] for k in throttles} == {
+        "ApiThrottleRate": "500", "ApiThrottleBurst": "250", "ProjectThrottleRate": "50",
+        "ProjectThrottleBurst": "2000",
+    }
+
+
+def test_a_throttle_out_of_range_is_refused_before_any_change(world: World) -> None:
+    result = invoke("--yes", "update", "--api-throttle-burst", "20000")
+    assert result.exit_code == 2, result.output
+    assert "is not a whole number from 1 to 10000" in result.output
+    assert world.cfn.count("CreateChangeSet") == 0
+
+
 def test_diff_exits_0_without_changes(world: World) -> None:
     result = invoke("update", "--diff")
     assert result.exit_code == 0, result.output

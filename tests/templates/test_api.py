@@ -121,3 +121,17 @@ def internal_logical_ids(config: PlatformConfig) -> set[str]:
     before = set(t.resources)
     internal.add(t, config)
     return set(t.resources) - before
+
+
+def test_both_http_api_stages_are_throttled_by_the_operators_parameters(platform: Any) -> None:
+    resources = platform["Resources"].items()
+    stages = {name: r["Properties"] for name, r in resources if r["Type"] == "AWS::ApiGatewayV2::Stage"}
+    assert stages["ApiDefaultStage"]["DefaultRouteSettings"] == {
+        "ThrottlingRateLimit": {"Ref": "ApiThrottleRate"},
+        "ThrottlingBurstLimit": {"Ref": "ApiThrottleBurst"},
+    }
+    assert stages["RouterApiStage"]["DefaultRouteSettings"] == {
+        "ThrottlingRateLimit": {"Ref": "ProjectThrottleRate"},
+        "ThrottlingBurstLimit": {"Ref": "ProjectThrottleBurst"},
+    }
+    assert len(stages) == 2

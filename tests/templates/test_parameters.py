@@ -31,7 +31,10 @@ def test_the_template_declares_exactly_the_table(declared: dict[str, Any]) -> No
         assert declared[p.name] == {
             "Type": p.type, "Description": p.description,
             "AllowedPattern": p.pattern, "ConstraintDescription": p.constraint,
+            **({"Default": p.default} if p.default is not None else {}),
         }
+        if p.default is not None:
+            assert re.match(p.pattern, p.default)
         re.compile(p.pattern)
 
 
