@@ -95,9 +95,10 @@ def router(t: Template, config: PlatformConfig, bucket: Bucket, secret: Secret) 
             description="Serves project requests from the project CDN: prerendered pages and server routes",
             timeout=ROUTER_TIMEOUT,
             statements=[
-                # Only the `live` alias of project functions, never $LATEST or another stack's functions.
+                # Only deployment aliases of project functions (the deployment the edge resolved), never
+                # $LATEST, a bare version or another stack's functions.
                 allow(["lambda:InvokeFunction"],
-                      [arn("lambda", f"function:{names.project_function_prefix}*:{n.LIVE_ALIAS}")]),
+                      [arn("lambda", f"function:{names.project_function_prefix}*:{n.deployment_alias('*')}")]),
                 allow(["s3:GetObject"], [Sub("${Arn}/*", Arn=GetAtt(bucket, "Arn"))]),
                 # NoSuchKey (404) instead of AccessDenied for a missing page.
                 allow(["s3:ListBucket"], [GetAtt(bucket, "Arn")]),

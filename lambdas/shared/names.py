@@ -37,6 +37,8 @@ PROJECT_HEADER = "x-battleshiper-project"
 DEPLOYMENT_HEADER = "x-battleshiper-deployment"
 ORIGIN_SECRET_HEADER = "x-battleshiper-origin-secret"
 FORWARDED_HOST_HEADER = "x-forwarded-host"
+# Always `https` for the app: CloudFront redirects plain HTTP, and a viewer's own value never passes.
+FORWARDED_PROTO_HEADER = "x-forwarded-proto"
 # Set by the edge when the URI was rewritten to a prerendered page object (`/<project>/<deployment><page>`).
 PAGE_HEADER = "x-battleshiper-page"
 
@@ -84,6 +86,14 @@ def valid_project_name(name: str) -> bool:
         and "--" not in name
         and name not in RESERVED_PROJECT_NAMES
     )
+
+
+# What `models.new_deployment_id` makes, e.g. `20261128T134700-3f9a1c`.
+DEPLOYMENT_ID_PATTERN = r"^[0-9]{8}T[0-9]{6}-[0-9a-f]{6}$"
+
+
+def valid_deployment_id(deployment_id: str) -> bool:
+    return re.fullmatch(DEPLOYMENT_ID_PATTERN, deployment_id) is not None
 
 
 def alias_key(alias: str) -> str:
