@@ -348,6 +348,9 @@ class Env:
     SESSION_KEY_SECRET_ARN = "SESSION_KEY_SECRET_ARN"
     TICKET_KEY_SECRET_ARN = "TICKET_KEY_SECRET_ARN"
     ORIGIN_SECRET_ARN = "ORIGIN_SECRET_ARN"
+    # The secret's value, for the dashboard's Node.js server function (no SDK to read Secrets Manager):
+    # it trusts a forwarded host only behind the origin secret (web/adapter/files/lambda.js).
+    ORIGIN_SECRET = "BATTLESHIPER_ORIGIN_SECRET"
     GITHUB_SECRET_ARN = "GITHUB_SECRET_ARN"
     TOKEN_KEY_ARN = "TOKEN_KEY_ARN"
     ADMIN_GITHUB_USER = "ADMIN_GITHUB_USER"
