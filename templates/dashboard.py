@@ -133,7 +133,9 @@ def add_dashboard_function(
             # headers, so it trusts x-forwarded-host only behind the secret (web/adapter/files/lambda.js).
             environment={
                 Env.DOMAIN: Ref(PARAM_DOMAIN),
-                Env.ORIGIN_SECRET: Sub(f"{{{{resolve:secretsmanager:${{{ids.ORIGIN_SECRET}}}:SecretString}}}}"),
+                Env.ORIGIN_SECRET: Sub(
+                    f"{{{{resolve:secretsmanager:${{{ids.ORIGIN_SECRET}}}:SecretString}}}}"
+                ),
             },
             runtime=config.node_runtime,
             layers=False,

@@ -86,8 +86,11 @@ def router(t: Template, config: PlatformConfig, bucket: Bucket, secret: Secret) 
             statements=[
                 # Only deployment aliases of project functions (the deployment the edge resolved), never
                 # $LATEST, a bare version or another stack's functions.
-                allow(["lambda:InvokeFunction"],
-                      [arn("lambda", f"function:{names.project_function_prefix}*:{n.deployment_alias('*')}")]),
+                allow(["lambda:InvokeFunction"], [arn(
+                    "lambda", f"function:{names.project_function_prefix}*:{n.deployment_alias('*')}"
+                )]),
+                # To tell a missing deployment alias (503, retry) from a missing function (404).
+                allow(["lambda:ListAliases"], [arn("lambda", f"function:{names.project_function_prefix}*")]),
                 allow(["s3:GetObject"], [Sub("${Arn}/*", Arn=GetAtt(bucket, "Arn"))]),
                 # NoSuchKey (404) instead of AccessDenied for a missing page.
                 allow(["s3:ListBucket"], [GetAtt(bucket, "Arn")]),
@@ -186,7 +189,9 @@ def project_distribution(t: Template, config: PlatformConfig, bucket: Bucket, st
         t, "ProjectOriginAccessControl", names.cloudfront("project-bucket"),
         "Project CDN reads the project bucket",
     )
-    behaviours = [cdn.behaviour(path, STATIC_ORIGIN, static_policy, function=cache_route) for path in STATIC_PATHS]
+    behaviours = [
+        cdn.behaviour(path, STATIC_ORIGIN, static_policy, function=cache_route) for path in STATIC_PATHS
+    ]
     return cdn.distribution(
         t,
         ids.PROJECT_DISTRIBUTION,

@@ -135,10 +135,10 @@ class Router:
             if len(raw) > inv.PAYLOAD_LIMIT:
                 raise inv.ResponseTooLarge(f"{len(raw)} bytes")
             response = json.loads(raw)
-        except inv.FunctionNotFound as e:
+        except inv.DeploymentNotFound as e:
             # The edge resolved this deployment, so its alias should exist: the route store reached the
-            # edge before (or after) the deploy, or the project is being deleted. Transient, and never the
-            # viewer's doing (viewers cannot choose the deployment).
+            # edge before (or after) the deploy, or the deployment is being removed. Transient, and never
+            # the viewer's doing (viewers cannot choose the deployment).
             log("deployment alias missing", context=context, level="ERROR", function=function,
                 qualifier=qualifier, detail=str(e))
             return error_page(503, UPDATING)
@@ -159,6 +159,7 @@ class Router:
 
 
 _STATUS: dict[type, int] = {
+    inv.FunctionNotFound: 404,
     inv.RequestTooLarge: 413,
     inv.Throttled: 503,
     inv.FunctionTimedOut: 504,

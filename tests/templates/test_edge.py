@@ -219,7 +219,7 @@ def test_router_function(doc: Json) -> None:
     assert function["LoggingConfig"]["LogGroup"] == {"Ref": ids.ROUTER_LOG_GROUP}
 
 
-def test_router_may_only_invoke_deployment_aliases_of_project_functions_and_read_its_own_things(doc: Json) -> None:
+def test_router_may_only_invoke_deployment_aliases_and_read_its_own_things(doc: Json) -> None:
     role = props(doc, "RouterFunctionRole")
     (policy,) = role["Policies"]
     grants = {a: s["Resource"] for s in policy["PolicyDocument"]["Statement"] for a in s["Action"]}
@@ -227,12 +227,15 @@ def test_router_may_only_invoke_deployment_aliases_of_project_functions_and_read
         "logs:CreateLogStream",
         "logs:PutLogEvents",
         "lambda:InvokeFunction",
+        "lambda:ListAliases",
         "s3:GetObject",
         "s3:ListBucket",
         "secretsmanager:GetSecretValue",
     }
     (invoke,) = grants["lambda:InvokeFunction"]
     assert invoke["Fn::Sub"].endswith(":function:battleshiper-srv-*:d-*")
+    (aliases,) = grants["lambda:ListAliases"]
+    assert aliases["Fn::Sub"].endswith(":function:battleshiper-srv-*")
     assert grants["secretsmanager:GetSecretValue"] == [{"Ref": ids.ORIGIN_SECRET}]
     assert all(resource != "*" for resources in grants.values() for resource in resources)
 

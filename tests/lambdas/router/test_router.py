@@ -161,7 +161,7 @@ class Recording:
     def invoke(self, function: str, qualifier: str, payload: bytes) -> bytes:
         self.calls.append((function, qualifier))
         if qualifier not in self.aliases:
-            raise inv.FunctionNotFound(f"{function}:{qualifier}")
+            raise inv.DeploymentNotFound(f"{function}:{qualifier}")
         return self.nodes.invoke(function, qualifier, payload)
 
 
@@ -216,7 +216,7 @@ def test_the_function_instance_lives_on_between_requests(router: Router) -> None
 
 @pytest.mark.parametrize(
     ("project", "status"),
-    [("missing", 503), ("throws", 502), ("huge", 502), ("objectbody", 502), ("noexport", 502)],
+    [("missing", 404), ("throws", 502), ("huge", 502), ("objectbody", 502), ("noexport", 502)],
 )
 def test_failures_become_short_error_pages(router: Router, project: str, status: int) -> None:
     assert_error_page(router.handle(event(project)), status)
