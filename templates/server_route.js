@@ -2,7 +2,7 @@
 // server-route: viewer-request function of the default behaviour (every path but /_app/immutable/*).
 // What the deployment contains decides, not the file extension: a path the deploy wrote a route key for is
 // a file (or prerendered page) read straight from the bucket; anything else goes to the router, so
-// `/u/john.doe` reaches the app and `/data.json` comes from S3.
+// `/u/john.doe` reaches the app and `/data.json` comes from S3 (reference defect 58).
 const PROJECT_HEADER = 'x-battleshiper-project';
 const DEPLOYMENT_HEADER = 'x-battleshiper-deployment';
 const PAGE_HEADER = 'x-battleshiper-page';

@@ -72,7 +72,7 @@ export function toRequest(event) {
 
 // Whether the request's x-forwarded-host is the CDN's. A function API Gateway calls straight from the CDN
 // (the dashboard) is given the origin secret: its public execute-api endpoint takes anyone's headers, so the
-// forwarded host counts only behind the secret. A project function has none: only the router invokes it,
+// forwarded host counts only behind the secret (reference defect 3). A project function has none: only the router invokes it,
 // after checking the secret, and the edge sets x-forwarded-host after removing any viewer copy.
 export function fromEdge(headers, secret = process.env[ORIGIN_SECRET_ENV]) {
   if (!secret) return true;
