@@ -205,7 +205,8 @@ class LocalEdge:
                 "method": method,
                 "uri": path,
                 "querystring": querystring,
-                "headers": {k: {"value": v} for k, v in headers.items()},
+                # CloudFront shows functions no x-forwarded-proto (nor lets them set one).
+                "headers": {k: {"value": v} for k, v in headers.items() if k != names.FORWARDED_PROTO_HEADER},
                 "cookies": {c.split("=", 1)[0]: {"value": c.split("=", 1)[-1]} for c in cookies},
             },
         }

@@ -39,7 +39,8 @@ ORIGIN_SECRET_HEADER = "x-battleshiper-origin-secret"
 FORWARDED_HOST_HEADER = "x-forwarded-host"
 # Always `https` for the app: CloudFront redirects plain HTTP, and a viewer's own value never passes.
 FORWARDED_PROTO_HEADER = "x-forwarded-proto"
-# Set by the edge when the URI was rewritten to a prerendered page object (`/<project>/<deployment><page>`).
+# Set by the edge when the URI was rewritten to a file of the deployment (`/<project>/<deployment><object>`):
+# a static file or prerendered page it found a route key for.
 PAGE_HEADER = "x-battleshiper-page"
 
 # Cookies of the platform API. `__Host-` binds them to the dashboard host, Secure and Path=/ (defect 5).
@@ -105,7 +106,8 @@ def live_key(project: str) -> str:
 
 
 def page_key(project: str, deployment_id: str, path: str) -> str:
-    """`path` is the request path without `.html` or trailing slash, e.g. `/`, `/about`, `/blog`."""
+    """`path` is decoded: a page's form without `.html`, `/index` or trailing slash (`/`, `/about`), or
+    another file's exact path (`/data.json`); see `lambdas.pipeline.route_paths`."""
     return f"{PAGE_KEY_PREFIX}{project}/{deployment_id}{path}"
 
 
