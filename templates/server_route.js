@@ -40,9 +40,16 @@ function decodePath(uri) {
   return parts.join('/');
 }
 
-// The object path as a URI: each segment percent-encoded (UTF-8), so S3 finds a key with any characters.
+// The object path as a URI: each segment percent-encoded (UTF-8), so S3 finds a key with any characters;
+// also !'()* (RFC 3986 reserves them; encodeURIComponent leaves them), as the request is signed for S3.
+function encodeSegment(segment) {
+  return encodeURIComponent(segment).replace(/[!'()*]/g, function (c) {
+    return '%' + c.charCodeAt(0).toString(16).toUpperCase();
+  });
+}
+
 function encodePath(path) {
-  return path.split('/').map(encodeURIComponent).join('/');
+  return path.split('/').map(encodeSegment).join('/');
 }
 
 // The object path for a decoded request path, or null: the exact path (files), else its page form

@@ -22,6 +22,7 @@ const ROUTES = {
   'p:shop/dep-42/posts/__data.json': '/posts/__data.json',
   'p:shop/dep-42/my file+1.txt': '/my file+1.txt',
   'p:shop/dep-42/a/b.txt': '/a/b.txt',
+  "p:shop/dep-42/logo (1)!'*.png": "/logo (1)!'*.png",
   // Non-ASCII names: the keys hold the path as the file is named.
   'p:shop/dep-42/caf\u00e9': '/caf\u00e9.html',
   'p:shop/dep-42/\u65e5\u672c/\u8a9e.json': '/\u65e5\u672c/\u8a9e.json',
@@ -199,6 +200,8 @@ for (const [uri, object] of [
   ['/my%20file+1.txt', '/my%20file%2B1.txt'],
   ['/my%20file%2B1.txt', '/my%20file%2B1.txt'],
   ['/d%61ta.json', '/data.json'],
+  ["/logo%20(1)!'*.png", '/logo%20%281%29%21%27%2A.png'],
+  ['/logo%20%281%29%21%27%2A.png', '/logo%20%281%29%21%27%2A.png'],
 ]) {
   test(`the encoded path ${uri} finds its file as ${object}`, async () => {
     const { out, origins } = await run({ uri });
