@@ -144,7 +144,7 @@ class Router:
             return error_page(503, UPDATING)
         except inv.InvokeError as e:
             status = _STATUS.get(type(e), 502)
-            log("function failed", context=context, level="WARN" if status == 503 else "ERROR",
+            log("function failed", context=context, level="WARN" if status == 404 else "ERROR",
                 function=function, qualifier=qualifier, error=type(e).__name__, detail=str(e))
             return error_page(status)
         except ValueError:

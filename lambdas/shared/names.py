@@ -37,10 +37,8 @@ PROJECT_HEADER = "x-battleshiper-project"
 DEPLOYMENT_HEADER = "x-battleshiper-deployment"
 ORIGIN_SECRET_HEADER = "x-battleshiper-origin-secret"
 FORWARDED_HOST_HEADER = "x-forwarded-host"
-# Always `https` for the app: CloudFront redirects plain HTTP, and a viewer's own value never passes.
-FORWARDED_PROTO_HEADER = "x-forwarded-proto"
-# Set by the edge when the URI was rewritten to a file of the deployment (`/<project>/<deployment><object>`):
-# a static file or prerendered page it found a route key for.
+FORWARDED_PROTO_HEADER = "x-forwarded-proto"  # the router sets `https`: a viewer's value never passes
+# Set by the edge when it rewrote the URI to a file of the deployment (`/<project>/<deployment><object>`).
 PAGE_HEADER = "x-battleshiper-page"
 
 # Cookies of the platform API. `__Host-` binds them to the dashboard host, Secure and Path=/ (defect 5).
@@ -89,8 +87,7 @@ def valid_project_name(name: str) -> bool:
     )
 
 
-# What `models.new_deployment_id` makes, e.g. `20261128T134700-3f9a1c`.
-DEPLOYMENT_ID_PATTERN = r"^[0-9]{8}T[0-9]{6}-[0-9a-f]{6}$"
+DEPLOYMENT_ID_PATTERN = r"^[0-9]{8}T[0-9]{6}-[0-9a-f]{6}$"  # `models.new_deployment_id`
 
 
 def valid_deployment_id(deployment_id: str) -> bool:
@@ -106,8 +103,7 @@ def live_key(project: str) -> str:
 
 
 def page_key(project: str, deployment_id: str, path: str) -> str:
-    """`path` is decoded: a page's form without `.html`, `/index` or trailing slash (`/`, `/about`), or
-    another file's exact path (`/data.json`); see `lambdas.pipeline.route_paths`."""
+    """`path` decoded: a page's form (`/`, `/about`) or a file's exact path (`/data.json`)."""
     return f"{PAGE_KEY_PREFIX}{project}/{deployment_id}{path}"
 
 
@@ -350,8 +346,7 @@ class Env:
     SESSION_KEY_SECRET_ARN = "SESSION_KEY_SECRET_ARN"
     TICKET_KEY_SECRET_ARN = "TICKET_KEY_SECRET_ARN"
     ORIGIN_SECRET_ARN = "ORIGIN_SECRET_ARN"
-    # The secret's value, for the dashboard's Node.js server function (no SDK to read Secrets Manager):
-    # it trusts a forwarded host only behind the origin secret (web/adapter/files/lambda.js).
+    # Its value, for the dashboard's Node.js function (no SDK): web/adapter/files/lambda.js checks it.
     ORIGIN_SECRET = "BATTLESHIPER_ORIGIN_SECRET"
     GITHUB_SECRET_ARN = "GITHUB_SECRET_ARN"
     TOKEN_KEY_ARN = "TOKEN_KEY_ARN"
