@@ -84,6 +84,9 @@ async function handler(event) {
   const object = await objectPath(PAGE_KEY + site.project + '/' + site.deployment, path);
   if (!object) return request;
   request.uri = prefix + encodePath(object);
+  // S3 reads its own meaning into a query (`response-content-type` overrides the stored type on a signed
+  // request, as ours are); a file never depends on it. The viewer's URL keeps it for the page's scripts.
+  request.querystring = {};
   headers[PAGE_HEADER] = { value: '1' };
   // Straight to the bucket, no API Gateway + Lambda hop (reference defect 62). The router still serves
   // marked requests from S3 for an edge without origin selection.

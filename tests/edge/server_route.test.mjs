@@ -137,10 +137,21 @@ for (const [uri, object] of [
   });
 }
 
-test('the query string of a page request is preserved', async () => {
+test('the query string of a file request does not reach the bucket', async () => {
+  const querystring = {
+    ref: { value: 'mail', multiValue: [{ value: 'mail' }, { value: 'x' }] },
+    'response-content-type': { value: 'text/html' }, // S3 would serve /data.json as HTML
+  };
+  for (const uri of ['/about', '/data.json', '/posts/__data.json']) {
+    const { out, origins } = await run({ uri, querystring });
+    assert.deepEqual(out.querystring, {}, uri);
+    assert.deepEqual(origins, ['project-bucket']);
+  }
+});
+
+test('the query string of a server request is left as the viewer sent it', async () => {
   const querystring = { ref: { value: 'mail', multiValue: [{ value: 'mail' }, { value: 'x' }] } };
-  const { out } = await run({ uri: '/about', querystring });
-  assert.equal(out.uri, '/shop/dep-42/about.html');
+  const { out } = await run({ uri: '/u/john.doe', querystring });
   assert.deepEqual(out.querystring, querystring);
 });
 
