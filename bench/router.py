@@ -55,7 +55,7 @@ EVENT: dict[str, Any] = {
         "x-forwarded-proto": "https",
         names.FORWARDED_HOST_HEADER: "shop.ship.example.com",
         names.PROJECT_HEADER: "shop",
-        names.DEPLOYMENT_HEADER: "d-20261128-0001",
+        names.DEPLOYMENT_HEADER: "20261128T120000-0a1b2c",
         names.ORIGIN_SECRET_HEADER: SECRET,
     },
     "queryStringParameters": {"page": "2", "sort": "price"},

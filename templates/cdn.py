@@ -34,7 +34,7 @@ from troposphere.cloudfront import (
 )
 from troposphere.s3 import Bucket
 
-from lambdas.shared.names import ORIGIN_SECRET_HEADER
+from lambdas.shared.names import FORWARDED_HOST_HEADER, ORIGIN_SECRET_HEADER
 
 READ_METHODS = ["GET", "HEAD"]
 # CloudFront's "all methods" list, for behaviours that reach an API.
@@ -108,10 +108,12 @@ def bucket_origin(origin_id: str, bucket: Bucket, access: OriginAccessControl) -
 
 
 def api_origin(
-    origin_id: str, domain: object, secret_value: object, *, read_timeout: int | None = None
+    origin_id: str, domain: object, secret_value: object, *, read_timeout: int | None = None,
+    forwarded_host: object | None = None,
 ) -> Origin:
     """An API Gateway origin over TLS 1.2. Every request carries the origin secret, so the API can
-    refuse calls that bypass the CDN through the public execute-api endpoint (reference defect 3)."""
+    refuse calls that bypass the CDN through the public execute-api endpoint (reference defect 3).
+    `forwarded_host` becomes `x-forwarded-host` (an origin custom header overwrites a viewer's)."""
     custom: dict[str, object] = {"OriginProtocolPolicy": "https-only", "OriginSSLProtocols": ["TLSv1.2"]}
     if read_timeout is not None:
         custom["OriginReadTimeout"] = read_timeout
@@ -119,7 +121,11 @@ def api_origin(
         Id=origin_id,
         DomainName=domain,
         CustomOriginConfig=CustomOriginConfig(**custom),
-        OriginCustomHeaders=[OriginCustomHeader(HeaderName=ORIGIN_SECRET_HEADER, HeaderValue=secret_value)],
+        OriginCustomHeaders=[
+            OriginCustomHeader(HeaderName=ORIGIN_SECRET_HEADER, HeaderValue=secret_value),
+            *([OriginCustomHeader(HeaderName=FORWARDED_HOST_HEADER, HeaderValue=forwarded_host)]
+              if forwarded_host is not None else []),
+        ],
     )
 
 

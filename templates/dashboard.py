@@ -128,8 +128,15 @@ def add_dashboard_function(
             handler="index.handler",
             artifact="dashboard-server",
             log_group=group,
-            # No secret: the server function reads none (the API behind it checks the origin secret).
-            environment={Env.DOMAIN: Ref(PARAM_DOMAIN)},
+            # The origin secret's value (a Node.js function without the SDK cannot read Secrets Manager):
+            # API Gateway invokes it straight from the CDN, and its public endpoint takes anyone's
+            # headers, so it trusts x-forwarded-host only behind the secret (web/adapter/files/lambda.js).
+            environment={
+                Env.DOMAIN: Ref(PARAM_DOMAIN),
+                Env.ORIGIN_SECRET: Sub(
+                    f"{{{{resolve:secretsmanager:${{{ids.ORIGIN_SECRET}}}:SecretString}}}}"
+                ),
+            },
             runtime=config.node_runtime,
             layers=False,
             memory=512,
@@ -212,6 +219,8 @@ def add_dashboard_cdn(t: Template, config: PlatformConfig, bucket: Bucket) -> No
                 API_ORIGIN,
                 Sub(f"${{{ids.API}}}.execute-api.{REGION}.{URL_SUFFIX}"),
                 Sub(f"{{{{resolve:secretsmanager:${{{ids.ORIGIN_SECRET}}}:SecretString}}}}"),
+                # The host the viewer asked for (API Gateway needs its own Host); it replaces a viewer's.
+                forwarded_host=Ref(PARAM_DOMAIN),
             ),
         ],
         behaviours=[cdn.behaviour(path, S3_ORIGIN, static) for path in DASHBOARD_STATIC_PATHS],

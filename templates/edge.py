@@ -1,9 +1,9 @@
 """The project edge: one CloudFront distribution for `*.<domain>` serving every project.
 
-Static files come from the project bucket, where each deployment lives under its own immutable prefix
-`<project>/<deployment-id>/`; everything else goes to the router (HTTP API + Lambda), which invokes the
-project's own function. Two CloudFront Functions resolve host -> project -> live deployment through the
-route store (a CloudFront KeyValueStore) on every request.
+The deployment's files come from the project bucket, where each deployment lives under its own immutable
+prefix `<project>/<deployment-id>/`; everything else goes to the router (HTTP API + Lambda), which invokes
+the function version of the deployment the edge resolved. Two CloudFront Functions resolve host -> project
+-> live deployment (-> file) through the route store (a CloudFront KeyValueStore) on every request.
 """
 
 from __future__ import annotations
@@ -41,23 +41,12 @@ from templates.storage import cloudfront_readable, origin_access_control, privat
 STATIC_ORIGIN = "project-bucket"
 ROUTER_ORIGIN = "router"
 
-# Behaviours in CloudFront's evaluation order. Router paths come first: SvelteKit's data requests and its
-# runtime `env.js` contain a dot or live under /_app/. Static files are matched by the extensions a
-# SvelteKit build emits, not by "has a dot" (reference defect 58): `/u/john.doe` still reaches the app.
-# 2 + 21 = 23 behaviours, under CloudFront's default quota of 25.
-ROUTER_PATHS = ("/_app/env.js", "*/__data.json")
-STATIC_PATHS = (
-    "/_app/*",
-    "/robots.txt",
-    "*.webmanifest",
-    *(
-        f"*.{ext}"
-        for ext in (
-            "ico", "png", "jpg", "jpeg", "gif", "webp", "avif", "svg",
-            "woff2", "woff", "ttf", "otf", "css", "js", "map", "wasm", "pdf", "mp4",
-        )
-    ),
-)
+# Behaviours in CloudFront's evaluation order: 1 + the default, far under CloudFront's quota of 25.
+# Routing follows what the deployment contains, not the file extension (reference defect 58): SvelteKit's
+# hashed `/_app/immutable/*` assets are always files, so they go straight to the bucket; every other path
+# meets the server-route function, which sends it to the bucket if the deploy wrote a route key for it (a
+# static file or prerendered page) and to the router otherwise (`/u/john.doe`, `/og.png` made by the app).
+STATIC_PATHS = ("/_app/immutable/*",)
 ONE_YEAR = 31_536_000
 ROUTER_TIMEOUT = 29  # seconds; API Gateway gives up at 30
 ROUTER_HANDLER = "lambdas.router.handler.handler"
@@ -100,9 +89,13 @@ def router(t: Template, config: PlatformConfig, bucket: Bucket, secret: Secret) 
             description="Serves project requests from the project CDN: prerendered pages and server routes",
             timeout=ROUTER_TIMEOUT,
             statements=[
-                # Only the `live` alias of project functions, never $LATEST or another stack's functions.
-                allow(["lambda:InvokeFunction"],
-                      [arn("lambda", f"function:{names.project_function_prefix}*:{n.LIVE_ALIAS}")]),
+                # Only deployment aliases of project functions (the deployment the edge resolved), never
+                # $LATEST, a bare version or another stack's functions.
+                allow(["lambda:InvokeFunction"], [arn(
+                    "lambda", f"function:{names.project_function_prefix}*:{n.deployment_alias('*')}"
+                )]),
+                # To tell a missing deployment alias (503, retry) from a missing function (404).
+                allow(["lambda:ListAliases"], [arn("lambda", f"function:{names.project_function_prefix}*")]),
                 allow(["s3:GetObject"], [Sub("${Arn}/*", Arn=GetAtt(bucket, "Arn"))]),
                 # NoSuchKey (404) instead of AccessDenied for a missing page.
                 allow(["s3:ListBucket"], [GetAtt(bucket, "Arn")]),
@@ -190,10 +183,10 @@ def project_distribution(t: Template, config: PlatformConfig, bucket: Bucket, st
                          api: Api, secret: Secret) -> Distribution:
     names = config.names
     cache_route = edge_function(t, "CacheRouteFunction", "cache-route",
-                                "Project static files: host -> live deployment prefix", store, config)
+                                "Project immutable assets: host -> live deployment prefix", store, config)
     server_route = edge_function(t, "ServerRouteFunction", "server-route",
-                                 "Project server routes: host -> project headers, prerendered pages", store,
-                                 config)
+                                 "Project paths: host -> deployment file from the bucket, else the router",
+                                 store, config)
     static_policy, router_policy = cache_policies(t, config)
     forward = cdn.forward_all_but_host(
         t, "ProjectRouterOriginRequestPolicy", names.cloudfront("project-router"),
@@ -204,11 +197,7 @@ def project_distribution(t: Template, config: PlatformConfig, bucket: Bucket, st
         "Project CDN reads the project bucket",
     )
     behaviours = [
-        *(
-            cdn.behaviour(path, ROUTER_ORIGIN, router_policy, forward=forward, function=server_route)
-            for path in ROUTER_PATHS
-        ),
-        *(cdn.behaviour(path, STATIC_ORIGIN, static_policy, function=cache_route) for path in STATIC_PATHS),
+        cdn.behaviour(path, STATIC_ORIGIN, static_policy, function=cache_route) for path in STATIC_PATHS
     ]
     return cdn.distribution(
         t,

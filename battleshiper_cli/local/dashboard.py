@@ -17,10 +17,12 @@ from lambdas.shared import names
 Serve = Callable[[dict[str, Any], Any], dict[str, Any]]
 
 
-def dashboard_server(folder: Path) -> tuple[Serve, Callable[[], None]]:
-    """The handler and what stops it. The build is redone only when the dashboard's sources changed."""
+def dashboard_server(folder: Path, origin_secret: str) -> tuple[Serve, Callable[[], None]]:
+    """The handler and what stops it. The build is redone only when the dashboard's sources changed.
+    The function knows the origin secret, as the template gives it (`Env.ORIGIN_SECRET`)."""
     build = packaging.build_dashboard(packaging.dashboard_inputs())
-    invoker = NodeInvoker({"dashboard": extract_handler(build / names.BUILD_SERVER_ZIP, folder)})
+    invoker = NodeInvoker({"dashboard": extract_handler(build / names.BUILD_SERVER_ZIP, folder)},
+                          env={names.Env.ORIGIN_SECRET: origin_secret})
     roots = [build / names.BUILD_CLIENT_DIR, build / names.BUILD_PRERENDERED_DIR]
 
     def serve(event: dict[str, Any], _ctx: Any) -> dict[str, Any]:

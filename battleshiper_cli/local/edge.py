@@ -2,10 +2,11 @@
 
 `localhost` is the dashboard: `/api/<route>/...` goes, as a payload 2.0 event, to the API function the
 template's HTTP API routes it to (called in process); everything else to the dashboard's server
-function. `<project>.localhost` is the project CDN: CloudFront picks the cache behaviour by path, the
-two CloudFront Functions (their exact rendered source, in a long-lived Node.js worker whose key-value
-store mirrors the local route store) rewrite or answer the request; static files and prerendered pages
-come from the project bucket in moto; the rest goes through the router function.
+function, with the dashboard CDN's origin headers (the origin secret, its own forwarded host).
+`<project>.localhost` is the project CDN: CloudFront picks the cache behaviour by path, the two
+CloudFront Functions (`edge_functions`) rewrite or answer the request and may select the bucket origin;
+the deployment's files (its route keys, and `/_app/immutable/*`) come from the project bucket in moto,
+the rest goes through the router function.
 
 CloudFront terminates TLS; the local edge serves plain HTTP on a port. So the platform sees the origins
 it would in AWS: a viewer's `Origin: http://<host>:<port>` reaches the functions as `https://<host>`, and
@@ -15,107 +16,25 @@ a `Location: https://<host>/...` they answer goes back as `http://<host>:<port>/
 from __future__ import annotations
 
 import base64
-import fnmatch
-import json
 import re
-import shutil
-import subprocess
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
-from typing import IO, Any
-from urllib.parse import parse_qsl, urlsplit
+from typing import Any
+from urllib.parse import parse_qsl, unquote, urlsplit
 
-from battleshiper_cli.local.routes import MemoryRouteStore
+from battleshiper_cli.local.edge_functions import EdgeFunctions, behaviour
 from lambdas.router.router import error_page
 from lambdas.shared import names
 from lambdas.shared.entry import Handler
-from templates import cloudfront_functions, edge
+from templates import edge
 
-WORKER = Path(__file__).with_name("edge_worker.mjs")
 VIEWER_IP = "127.0.0.1"
 # Hop-by-hop and framing headers: the local edge sets its own.
 SKIPPED_RESPONSE_HEADERS = frozenset({"content-length", "transfer-encoding", "connection", "set-cookie"})
 
 ApiHandler = Callable[[dict[str, Any], Any], dict[str, Any]]
-
-
-class NodeMissing(RuntimeError):
-    pass
-
-
-class EdgeFunctions:
-    """The project edge's two CloudFront Functions in one Node.js process."""
-
-    def __init__(
-        self, kvs_id: str, domain: str, routes: Mapping[str, str], stderr: IO[Any] | None = None
-    ) -> None:
-        node = shutil.which("node")
-        if node is None:
-            raise NodeMissing("Node.js is needed")
-        self.process = subprocess.Popen(
-            [node, str(WORKER)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr, text=True
-        )
-        self._lock = threading.Lock()
-        self._next = 0
-        self._send(
-            {
-                "functions": {
-                    name: cloudfront_functions.render(name, kvs_id, domain)
-                    for name in cloudfront_functions.FUNCTIONS
-                },
-                "kvsId": kvs_id,
-                "routes": dict(routes),
-            }
-        )
-
-    def _send(self, message: dict[str, Any]) -> None:
-        assert self.process.stdin is not None
-        self.process.stdin.write(json.dumps(message) + "\n")
-        self.process.stdin.flush()
-
-    def sync(self, puts: Mapping[str, str], deletes: Iterable[str]) -> None:
-        with self._lock:
-            self._send({"sync": {"puts": dict(puts), "deletes": list(deletes)}})
-
-    def run(self, name: str, event: dict[str, Any]) -> dict[str, Any]:
-        with self._lock:
-            self._next += 1
-            self._send({"id": self._next, "function": name, "event": event})
-            assert self.process.stdout is not None
-            answer: dict[str, Any] = json.loads(self.process.stdout.readline() or "{}")
-        if "error" in answer or "out" not in answer:
-            raise RuntimeError(f"{name} failed: {answer.get('error', 'worker ended')}")
-        return answer
-
-    def close(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-        self.process.wait()
-
-
-class SyncedRouteStore(MemoryRouteStore):
-    """The local route store; every write reaches the edge functions' copy before `write` returns, as
-    a KeyValueStore update reaches the edge (there with a short delay)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.edge: EdgeFunctions | None = None
-
-    def written(self, puts: Mapping[str, str], deletes: list[str]) -> None:
-        if self.edge is not None:  # under the store's lock: the same order in the edge's copy as here
-            self.edge.sync(puts, deletes)
-
-
-def behaviour(path: str) -> str:
-    """The viewer-request function of the cache behaviour CloudFront picks (first matching pattern)."""
-    if any(fnmatch.fnmatchcase(path, p) for p in edge.ROUTER_PATHS):
-        return "server-route"
-    if any(fnmatch.fnmatchcase(path, p) for p in edge.STATIC_PATHS):
-        return "cache-route"
-    return "server-route"
 
 
 def payload_event(
@@ -261,7 +180,10 @@ class LocalEdge:
     def _dashboard_request(
         self, method: str, path: str, query: str, headers: dict[str, str], cookies: list[str], body: bytes
     ) -> dict[str, Any]:
-        headers = {**headers, names.ORIGIN_SECRET_HEADER: self._secret}  # the dashboard CDN's origin header
+        # The dashboard CDN's origin custom headers, which replace a viewer's copies.
+        headers = {
+            **headers, names.ORIGIN_SECRET_HEADER: self._secret, names.FORWARDED_HOST_HEADER: self.domain
+        }
         event = payload_event(method, path, query, headers, cookies, body, self.domain)
         parts = path.split("/")
         handler = self._api.get(parts[2]) if len(parts) > 3 and parts[1] == "api" else None
@@ -283,7 +205,8 @@ class LocalEdge:
                 "method": method,
                 "uri": path,
                 "querystring": querystring,
-                "headers": {k: {"value": v} for k, v in headers.items()},
+                # CloudFront shows functions no x-forwarded-proto (nor lets them set one).
+                "headers": {k: {"value": v} for k, v in headers.items() if k != names.FORWARDED_PROTO_HEADER},
                 "cookies": {c.split("=", 1)[0]: {"value": c.split("=", 1)[-1]} for c in cookies},
             },
         }
@@ -319,10 +242,11 @@ class LocalEdge:
         return dict(self.router(event, None))
 
     def _bucket_read(self, uri: str, method: str) -> dict[str, Any]:
-        """The S3 origin through origin access control: a missing object is a 403."""
+        """The S3 origin through origin access control: the key is the decoded URI path (S3 decodes
+        it); a missing object is a 403."""
         try:
             obj = (self._s3.head_object if method == "HEAD" else self._s3.get_object)(
-                Bucket=self._bucket, Key=uri[1:]
+                Bucket=self._bucket, Key=unquote(uri[1:], errors="strict")
             )
         except Exception:
             return {

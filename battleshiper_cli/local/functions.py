@@ -1,5 +1,5 @@
 """Project server functions, run locally. The deploy function updates the code of `<stack>-srv-<project>`
-in moto's Lambda control plane and moves its aliases; the router invokes the `live` alias. This invoker
+in moto's Lambda control plane and moves its aliases; the router invokes a deployment's alias. This invoker
 resolves the alias to its version in moto on every call, fetches that version's code zip once and runs it
 in a long-lived Node.js worker (`battleshiper_cli.local.node.NodeInvoker`), one per published version: a
 deploy or a rollback takes effect on the next request, as in AWS. A function's reserved concurrency (set by
@@ -57,7 +57,11 @@ class ProjectFunctions:
         try:
             version = str(self._lambda.get_alias(FunctionName=function, Name=qualifier)["FunctionVersion"])
         except self._lambda.exceptions.ResourceNotFoundException as err:
-            raise inv.FunctionNotFound(function) from err
+            try:  # as LambdaInvoker tells them apart
+                self._lambda.list_aliases(FunctionName=function, MaxItems=1)
+            except self._lambda.exceptions.ResourceNotFoundException:
+                raise inv.FunctionNotFound(function) from err
+            raise inv.DeploymentNotFound(f"{function}:{qualifier}") from err
         key = f"{function}:{version}"
         with self._guard:
             if key not in self._nodes.functions:

@@ -6,6 +6,7 @@ error, timeout and the 6 MB response limit."""
 from __future__ import annotations
 
 import json
+import os
 import queue
 import shutil
 import subprocess
@@ -33,7 +34,8 @@ def extract_handler(archive: Path, destination: Path) -> Path:
 
 
 class _Worker:
-    def __init__(self, module: Path, name: str, stderr: IO[Any] | None) -> None:
+    def __init__(self, module: Path, name: str, stderr: IO[Any] | None,
+                 env: Mapping[str, str] | None = None) -> None:
         node = shutil.which("node")
         if node is None:
             raise RuntimeError("Node.js is needed to run project functions locally")
@@ -42,6 +44,7 @@ class _Worker:
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=stderr,
+            env={**os.environ, **env} if env else None,
         )
         self.lines: queue.Queue[bytes] = queue.Queue()
         threading.Thread(target=self._read, daemon=True).start()
@@ -78,11 +81,13 @@ class _Worker:
 
 class NodeInvoker:
     """`functions` maps a function name to its handler module; the qualifier is not distinguished
-    (locally each function has one live version)."""
+    (locally each function has one live version). `env` is added to every function's environment, as
+    the template's `Environment` would be."""
 
     def __init__(self, functions: Mapping[str, Path], timeout: float = 30.0,
-                 stderr: IO[Any] | None = None) -> None:
+                 stderr: IO[Any] | None = None, env: Mapping[str, str] | None = None) -> None:
         self.functions = dict(functions)
+        self.env = dict(env or {})
         self.timeout = timeout
         self._stderr = stderr
         self._workers: dict[str, _Worker] = {}
@@ -100,7 +105,7 @@ class NodeInvoker:
         with lock:
             worker = self._workers.get(function)
             if worker is None or worker.process.poll() is not None:
-                worker = self._workers[function] = _Worker(module, function, self._stderr)
+                worker = self._workers[function] = _Worker(module, function, self._stderr, self.env)
             try:
                 message = worker.call(payload, self.timeout)
             except inv.InvokeError:

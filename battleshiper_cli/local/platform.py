@@ -28,7 +28,8 @@ from battleshiper_cli.local.batch import LocalBatch
 from battleshiper_cli.local.bus import LocalBus
 from battleshiper_cli.local.control import STATE_FILE, ControlServer, RouteStoreApi
 from battleshiper_cli.local.dashboard import dashboard_server
-from battleshiper_cli.local.edge import EdgeFunctions, LocalEdge, SyncedRouteStore
+from battleshiper_cli.local.edge import LocalEdge
+from battleshiper_cli.local.edge_functions import EdgeFunctions, SyncedRouteStore
 from battleshiper_cli.local.errors import check_node, check_port
 from battleshiper_cli.local.functions import ProjectFunctions
 from battleshiper_cli.local.git_host import LocalGitHub
@@ -152,7 +153,8 @@ class LocalPlatform:
         )
         self._closers.append(self.edge_functions.close)
         self.routes.edge = self.edge_functions
-        dashboard = self._dashboard()
+        origin_secret = self.secrets.string(router.environment[Env.ORIGIN_SECRET_ARN])
+        dashboard = self._dashboard(origin_secret)
         self.edge = LocalEdge(
             port=self.port,
             domain=DOMAIN,
@@ -160,7 +162,7 @@ class LocalPlatform:
             router=self.wiring.handler(router.logical_id),
             s3=self.aws.client("s3"),
             project_bucket=router.environment[Env.PROJECT_BUCKET],
-            origin_secret=self.secrets.string(router.environment[Env.ORIGIN_SECRET_ARN]),
+            origin_secret=origin_secret,
             api=triggers.api_handlers(self.wiring, self.template),
             dashboard=dashboard,
         )
@@ -189,8 +191,8 @@ class LocalPlatform:
         ).start()
         self._closers.append(self.control.stop)
 
-    def _dashboard(self) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
-        serve, close = dashboard_server(self.data / "functions" / "dashboard")
+    def _dashboard(self, origin_secret: str) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
+        serve, close = dashboard_server(self.data / "functions" / "dashboard", origin_secret)
         self._closers.append(close)
         return serve
 

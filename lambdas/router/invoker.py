@@ -21,6 +21,10 @@ class FunctionNotFound(InvokeError):
     pass
 
 
+class DeploymentNotFound(InvokeError):
+    """The function is there, the alias asked for (a deployment's) is not."""
+
+
 class FunctionFailed(InvokeError):
     pass
 
@@ -82,7 +86,7 @@ class LambdaInvoker:
         except ClientError as e:
             code = e.response.get("Error", {}).get("Code", "")
             if code == "ResourceNotFoundException":
-                raise FunctionNotFound(code) from e
+                raise self._not_found(function, qualifier) from e
             if code == "RequestTooLargeException":
                 raise RequestTooLarge(code) from e
             if code in ("TooManyRequestsException", "ResourceConflictException", "ResourceNotReadyException"):
@@ -92,3 +96,14 @@ class LambdaInvoker:
         if response.get("FunctionError"):
             raise function_error(body)
         return body
+
+    def _not_found(self, function: str, qualifier: str) -> InvokeError:
+        """Lambda answers a missing function and a missing alias alike; the function's aliases tell
+        them apart (one more call, on this error path only, that reveals no code or configuration)."""
+        try:
+            self._client.list_aliases(FunctionName=function, MaxItems=1)
+        except ClientError as e:
+            if e.response.get("Error", {}).get("Code", "") == "ResourceNotFoundException":
+                return FunctionNotFound(function)
+            return DeploymentNotFound(f"{function}:{qualifier} (unclassified)")  # treat as transient
+        return DeploymentNotFound(f"{function}:{qualifier}")

@@ -3,8 +3,11 @@
 Only requests carrying the CDN's origin secret are served: the edge sets the project, deployment and
 forwarded-host headers after dropping any viewer copies, so behind the secret they can be trusted
 (reference defect 3). Prerendered pages marked by the edge (and `.html` paths) are read from the
-deployment's prefix in the project bucket; everything else goes to the project's function at its `live`
-alias with the payload 2.0 event intact, and its answer comes back intact.
+deployment's prefix in the project bucket; everything else goes to the project's function at the alias of
+the deployment the edge resolved (`d-<deployment>`), so a request meets the pages and the server code of
+one deployment even while the live deployment switches. The payload 2.0 event goes to the function intact
+(but for the edge's own headers and `x-forwarded-proto`, which is always `https`), and its answer comes
+back intact.
 """
 
 from __future__ import annotations
@@ -26,8 +29,10 @@ INTERNAL_HEADERS = frozenset(
     {names.ORIGIN_SECRET_HEADER, names.PROJECT_HEADER, names.DEPLOYMENT_HEADER, names.PAGE_HEADER}
 )
 READ_METHODS = frozenset({"GET", "HEAD"})
+RETRY_AFTER = "5"  # seconds; about how long a route-store update takes to reach every edge location
 TEXT_PREFIXES = ("text/", "application/json", "application/javascript", "application/xml", "image/svg+xml")
 
+UPDATING = "The site is being updated. Please try again in a moment."
 _ERRORS = {
     403: ("Forbidden", "This address can only be reached through the site's own domain."),
     404: ("Not found", "There is nothing at this address."),
@@ -38,12 +43,16 @@ _ERRORS = {
 }
 
 
-def error_page(status: int) -> dict[str, Any]:
+def error_page(status: int, message: str | None = None) -> dict[str, Any]:
     """A short HTML page; fixed text only, nothing about the request or the failure (logged instead)."""
-    title, message = _ERRORS[status]
+    title, default = _ERRORS[status]
+    message = message or default
+    headers = {"content-type": "text/html; charset=utf-8", "cache-control": "no-store"}
+    if status == 503:
+        headers["retry-after"] = RETRY_AFTER
     return {
         "statusCode": status,
-        "headers": {"content-type": "text/html; charset=utf-8", "cache-control": "no-store"},
+        "headers": headers,
         "cookies": [],
         "body": f'<!doctype html><html lang="en"><meta charset="utf-8"><title>{title}</title>'
         f"<h1>{title}</h1><p>{message}</p></html>",
@@ -90,7 +99,7 @@ class Router:
     def _page(self, project: str, headers: dict[str, str], path: str, method: str,
               context: Any) -> dict[str, Any]:
         deployment = headers.get(names.DEPLOYMENT_HEADER, "")
-        if not deployment or "/" in deployment:
+        if not names.valid_deployment_id(deployment):
             return error_page(404)
         prefix = names.deployment_prefix(project, deployment)
         key = unquote(path[1:])
@@ -109,25 +118,42 @@ class Router:
     def _server(self, project: str, event: dict[str, Any], headers: dict[str, str],
                 context: Any) -> dict[str, Any]:
         function = self._function_prefix + project
+        deployment = headers.get(names.DEPLOYMENT_HEADER, "")
+        if not names.valid_deployment_id(deployment):
+            # Only the edge sets it (from the route store): a bad value is the platform's fault.
+            log("no valid deployment from the edge", context=context, level="ERROR", function=function,
+                deployment=deployment[:80])
+            return error_page(502)
+        qualifier = names.deployment_alias(deployment)
         forwarded = dict(event)
         forwarded["headers"] = {k: v for k, v in headers.items() if k not in INTERNAL_HEADERS}
+        # Whatever a viewer sent: CloudFront only passes HTTPS requests on (plain HTTP is redirected).
+        forwarded["headers"][names.FORWARDED_PROTO_HEADER] = "https"
         payload = json.dumps(forwarded, separators=(",", ":")).encode()
         try:
-            raw = self._invoker.invoke(function, names.LIVE_ALIAS, payload)
+            raw = self._invoker.invoke(function, qualifier, payload)
             if len(raw) > inv.PAYLOAD_LIMIT:
                 raise inv.ResponseTooLarge(f"{len(raw)} bytes")
             response = json.loads(raw)
+        except inv.DeploymentNotFound as e:
+            # The edge resolved this deployment, so its alias should exist: the route store reached the
+            # edge before (or after) the deploy, or the deployment is being removed. Transient, and never
+            # the viewer's doing (viewers cannot choose the deployment).
+            log("deployment alias missing", context=context, level="ERROR", function=function,
+                qualifier=qualifier, detail=str(e))
+            return error_page(503, UPDATING)
         except inv.InvokeError as e:
             status = _STATUS.get(type(e), 502)
             log("function failed", context=context, level="WARN" if status == 404 else "ERROR",
-                function=function, error=type(e).__name__, detail=str(e))
+                function=function, qualifier=qualifier, error=type(e).__name__, detail=str(e))
             return error_page(status)
         except ValueError:
-            log("function answered no JSON", context=context, level="ERROR", function=function)
+            log("function answered no JSON", context=context, level="ERROR", function=function,
+                qualifier=qualifier)
             return error_page(502)
         if not valid_response(response):
             log("function answered no payload 2.0 response", context=context, level="ERROR",
-                function=function)
+                function=function, qualifier=qualifier)
             return error_page(502)
         return response
 

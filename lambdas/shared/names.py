@@ -37,7 +37,8 @@ PROJECT_HEADER = "x-battleshiper-project"
 DEPLOYMENT_HEADER = "x-battleshiper-deployment"
 ORIGIN_SECRET_HEADER = "x-battleshiper-origin-secret"
 FORWARDED_HOST_HEADER = "x-forwarded-host"
-# Set by the edge when the URI was rewritten to a prerendered page object (`/<project>/<deployment><page>`).
+FORWARDED_PROTO_HEADER = "x-forwarded-proto"  # the router sets `https`: a viewer's value never passes
+# Set by the edge when it rewrote the URI to a file of the deployment (`/<project>/<deployment><object>`).
 PAGE_HEADER = "x-battleshiper-page"
 
 # Cookies of the platform API. `__Host-` binds them to the dashboard host, Secure and Path=/ (defect 5).
@@ -86,6 +87,13 @@ def valid_project_name(name: str) -> bool:
     )
 
 
+DEPLOYMENT_ID_PATTERN = r"^[0-9]{8}T[0-9]{6}-[0-9a-f]{6}$"  # `models.new_deployment_id`
+
+
+def valid_deployment_id(deployment_id: str) -> bool:
+    return re.fullmatch(DEPLOYMENT_ID_PATTERN, deployment_id) is not None
+
+
 def alias_key(alias: str) -> str:
     return f"{ALIAS_KEY_PREFIX}{alias}"
 
@@ -95,7 +103,7 @@ def live_key(project: str) -> str:
 
 
 def page_key(project: str, deployment_id: str, path: str) -> str:
-    """`path` is the request path without `.html` or trailing slash, e.g. `/`, `/about`, `/blog`."""
+    """`path` decoded: a page's form (`/`, `/about`) or a file's exact path (`/data.json`)."""
     return f"{PAGE_KEY_PREFIX}{project}/{deployment_id}{path}"
 
 
@@ -338,6 +346,8 @@ class Env:
     SESSION_KEY_SECRET_ARN = "SESSION_KEY_SECRET_ARN"
     TICKET_KEY_SECRET_ARN = "TICKET_KEY_SECRET_ARN"
     ORIGIN_SECRET_ARN = "ORIGIN_SECRET_ARN"
+    # Its value, for the dashboard's Node.js function (no SDK): web/adapter/files/lambda.js checks it.
+    ORIGIN_SECRET = "BATTLESHIPER_ORIGIN_SECRET"
     GITHUB_SECRET_ARN = "GITHUB_SECRET_ARN"
     TOKEN_KEY_ARN = "TOKEN_KEY_ARN"
     ADMIN_GITHUB_USER = "ADMIN_GITHUB_USER"

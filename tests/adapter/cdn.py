@@ -12,7 +12,7 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, unquote
 
 from lambdas.router.router import Router
 from lambdas.shared import names
@@ -54,9 +54,6 @@ class ViewerRequest:
 
 def behaviour(path: str) -> str:
     """The viewer-request function of the cache behaviour CloudFront picks (first matching pattern)."""
-    for pattern in edge.ROUTER_PATHS:
-        if fnmatch.fnmatchcase(path, pattern):
-            return "server-route"
     for pattern in edge.STATIC_PATHS:
         if fnmatch.fnmatchcase(path, pattern):
             return "cache-route"
@@ -110,7 +107,7 @@ class Cdn:
 
     def _bucket_read(self, uri: str, method: str) -> ViewerResponse:
         try:
-            obj = self._s3.get_object(Bucket=self._bucket, Key=uri[1:])
+            obj = self._s3.get_object(Bucket=self._bucket, Key=unquote(uri[1:]))  # S3 decodes the path
         except self._s3.exceptions.NoSuchKey:
             return ViewerResponse(403, {}, [], b"AccessDenied", "bucket")  # what OAC answers for a miss
         body = b"" if method == "HEAD" else obj["Body"].read()
@@ -122,7 +119,8 @@ class Cdn:
         headers.update({
             "host": API_HOST,
             "x-forwarded-for": ", ".join(filter(None, [viewer.headers.get("x-forwarded-for"), VIEWER_IP])),
-            "x-forwarded-proto": "https",
+            # The worst case: a viewer's own value survives CloudFront and API Gateway.
+            "x-forwarded-proto": viewer.headers.get("x-forwarded-proto", "https"),
             "via": "2.0 abc.cloudfront.net (CloudFront)",
             "user-agent": viewer.headers.get("user-agent", "Amazon CloudFront"),
             names.ORIGIN_SECRET_HEADER: self._secret,  # the origin custom header

@@ -34,3 +34,9 @@ def test_the_adapter_writes_the_layout_the_platform_expects() -> None:
         "MANIFEST_FILE": names.BUILD_MANIFEST_FILE,
         "HANDLER_FILE": names.SERVER_HANDLER_FILE,
     }
+
+
+def test_the_handler_uses_the_platform_names_for_the_origin_secret() -> None:
+    source = (ADAPTER / "files" / "lambda.js").read_text()
+    assert f"const ORIGIN_SECRET_HEADER = '{names.ORIGIN_SECRET_HEADER}';" in source
+    assert f"const ORIGIN_SECRET_ENV = '{names.Env.ORIGIN_SECRET}';" in source

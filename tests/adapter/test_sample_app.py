@@ -15,13 +15,14 @@ import pytest
 from moto import mock_aws
 
 from battleshiper_cli.local.node import NodeInvoker, extract_handler
+from lambdas.pipeline.route_paths import route_paths
 from lambdas.router.pages import S3Pages
 from lambdas.router.router import Router
 from lambdas.shared import names
 from tests.adapter.cdn import DOMAIN, VIEWER_IP, Cdn, ViewerRequest
 
 SECRET = "s3cr3t-0f-the-cdn-0123456789abcdef"
-DEPLOYMENT = "d-20261128-0001"
+DEPLOYMENT = "20261128T000100-0a0b0c"
 PREFIX = "bs-srv-"
 BUCKET = "project-bucket"
 HOST = f"shop.{DOMAIN}"
@@ -30,6 +31,12 @@ HTML = "text/html,application/xhtml+xml"  # what a browser's native form post ac
 PNG = base64.b64decode(
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg=="
 )
+
+
+EXTRA_FILES = {
+    "caf\u00e9.html": "<h1>Caf\u00e9</h1>".encode(),
+    "donn\u00e9es/\u65e5\u672c.json": b'{"ok":true}',
+}
 
 
 def content_type(path: Path) -> str:
@@ -59,10 +66,16 @@ def cdn(sample_build: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterato
             names.alias_key("shop"): "shop",
             names.live_key("shop"): DEPLOYMENT,
             names.alias_key("ghost"): "ghost",  # a project whose function is gone
-            names.live_key("ghost"): "d-1",
+            names.live_key("ghost"): "20261128T000000-0d0e0f",
         }
-        pages = json.loads((sample_build / "battleshiper.json").read_text())["pages"]
-        routes.update({names.page_key("shop", DEPLOYMENT, path): obj for path, obj in pages.items()})
+        # Files named beyond ASCII, as a deployment may hold them (the keys are the decoded names).
+        for name, body in EXTRA_FILES.items():
+            s3.put_object(Bucket=BUCKET, Key=prefix + name, Body=body, ContentType=content_type(Path(name)))
+        files = [p.relative_to(sample_build / folder).as_posix() for folder in ("client", "prerendered")
+                 for p in (sample_build / folder).rglob("*") if p.is_file()]
+        # What the deploy writes: a route key for every file but the immutable assets.
+        keys = route_paths([*files, *EXTRA_FILES])
+        routes.update({names.page_key("shop", DEPLOYMENT, path): obj for path, obj in keys.items()})
 
         module = extract_handler(sample_build / "server" / "handler.zip", workdir / "function")
         invoker = NodeInvoker({PREFIX + "shop": module}, timeout=20)
@@ -236,3 +249,33 @@ def test_the_router_refuses_a_request_that_did_not_come_through_the_cdn(cdn: Cdn
     refused = cdn.router.handle(event)
     assert refused["statusCode"] == 403 and SECRET not in refused["body"]
     assert re.search(r"<h1>Forbidden</h1>", refused["body"])
+
+
+def test_files_come_from_the_bucket_by_what_the_deployment_holds(cdn: Cdn) -> None:
+    # Not by extension: `/robots.txt` is a file of the deployment; `/api/info.json` is not, so the app
+    # answers it.
+    assert cdn.request(ViewerRequest("/robots.txt")).served_by == "bucket"
+    assert cdn.request(ViewerRequest("/docs/__data.json")).served_by == "bucket"
+    dotted = cdn.request(ViewerRequest("/api/info.json"))
+    assert (dotted.status, dotted.served_by) == (200, "router")
+
+
+@pytest.mark.parametrize("path", ["/caf%C3%A9", "/caf%c3%a9.html", "/caf%C3%A9/"])
+def test_an_encoded_path_finds_its_prerendered_page(cdn: Cdn, path: str) -> None:
+    response = cdn.request(ViewerRequest(path))
+    assert (response.status, response.served_by) == (200, "bucket")
+    assert response.text == "<h1>Caf\u00e9</h1>"
+
+
+def test_an_encoded_path_finds_its_static_file(cdn: Cdn) -> None:
+    response = cdn.request(ViewerRequest("/donn%C3%A9es/%E6%97%A5%E6%9C%AC.json"))
+    assert (response.status, response.served_by) == (200, "bucket")
+    assert response.json() == {"ok": True}
+
+
+def test_a_viewers_forwarded_proto_and_host_never_reach_the_app(cdn: Cdn) -> None:
+    forged = {"x-forwarded-proto": "http", "x-forwarded-host": "evil.example"}
+    page = cdn.request(ViewerRequest("/ssr", headers=forged))
+    # The app's URL (redirects, CSRF checks, absolute links) is the site's own, over HTTPS.
+    assert (page.status, page.served_by) == (200, "router")
+    assert f'<p id="origin">{SITE}</p>' in page.text

@@ -13,6 +13,19 @@ const ROUTES = {
   'p:shop/dep-42/about': '/about.html',
   'p:shop/dep-42/blog': '/blog/index.html',
   'p:shop/dep-41/old': '/old.html', // a page of an earlier deployment only
+  // Static files and other prerendered files: the exact (decoded) path is the key.
+  'p:shop/dep-42/data.json': '/data.json',
+  'p:shop/dep-42/ads.txt': '/ads.txt',
+  'p:shop/dep-42/favicon.png': '/favicon.png',
+  'p:shop/dep-42/_app/version.json': '/_app/version.json',
+  'p:shop/dep-42/sitemap.xml': '/sitemap.xml',
+  'p:shop/dep-42/posts/__data.json': '/posts/__data.json',
+  'p:shop/dep-42/my file+1.txt': '/my file+1.txt',
+  'p:shop/dep-42/a/b.txt': '/a/b.txt',
+  "p:shop/dep-42/logo (1)!'*.png": "/logo (1)!'*.png",
+  // Non-ASCII names: the keys hold the path as the file is named.
+  'p:shop/dep-42/caf\u00e9': '/caf\u00e9.html',
+  'p:shop/dep-42/\u65e5\u672c/\u8a9e.json': '/\u65e5\u672c/\u8a9e.json',
 };
 
 async function run(request, options = {}) {
@@ -124,10 +137,21 @@ for (const [uri, object] of [
   });
 }
 
-test('the query string of a page request is preserved', async () => {
+test('the query string of a file request does not reach the bucket', async () => {
+  const querystring = {
+    ref: { value: 'mail', multiValue: [{ value: 'mail' }, { value: 'x' }] },
+    'response-content-type': { value: 'text/html' }, // S3 would serve /data.json as HTML
+  };
+  for (const uri of ['/about', '/data.json', '/posts/__data.json']) {
+    const { out, origins } = await run({ uri, querystring });
+    assert.deepEqual(out.querystring, {}, uri);
+    assert.deepEqual(origins, ['project-bucket']);
+  }
+});
+
+test('the query string of a server request is left as the viewer sent it', async () => {
   const querystring = { ref: { value: 'mail', multiValue: [{ value: 'mail' }, { value: 'x' }] } };
-  const { out } = await run({ uri: '/about', querystring });
-  assert.equal(out.uri, '/shop/dep-42/about.html');
+  const { out } = await run({ uri: '/u/john.doe', querystring });
   assert.deepEqual(out.querystring, querystring);
 });
 
@@ -141,5 +165,72 @@ for (const [label, host] of [
     assert.equal(out.statusCode, 404);
     assert.equal(out.body.encoding, 'text');
     assert.match(out.body.data, /<a href="https:\/\/ship\.example\.com\/">/);
+  });
+}
+
+for (const [uri, object] of [
+  ['/data.json', '/data.json'],
+  ['/ads.txt', '/ads.txt'],
+  ['/favicon.png', '/favicon.png'],
+  ['/_app/version.json', '/_app/version.json'],
+  ['/sitemap.xml', '/sitemap.xml'],
+  ['/posts/__data.json', '/posts/__data.json'],
+]) {
+  test(`the deployment's file ${uri} is read straight from the bucket`, async () => {
+    const { out, origins } = await run({ uri });
+    assert.equal(out.uri, '/shop/dep-42' + object);
+    assert.deepEqual(origins, ['project-bucket']);
+  });
+}
+
+// No route key: whatever the extension, the app answers (reference defect 58).
+for (const uri of ['/u/john.doe', '/v1.2/x', '/og.png', '/api/items.json', '/_app/env.js', '/data.json/x']) {
+  test(`${uri} is not a file of the deployment, so it reaches the server`, async () => {
+    const { out, origins } = await run({ uri });
+    assert.equal(out.uri, uri);
+    assert.equal(header(out, 'x-battleshiper-page'), undefined);
+    assert.equal(header(out, 'x-battleshiper-deployment'), 'dep-42');
+    assert.deepEqual(origins, []);
+  });
+}
+
+test('a POST to a file path goes to the server', async () => {
+  const { out, origins } = await run({ uri: '/data.json', method: 'POST' });
+  assert.equal(out.uri, '/data.json');
+  assert.deepEqual(origins, []);
+});
+
+// Viewers send percent-encoded UTF-8; keys are decoded; the bucket is asked for the encoded object path.
+for (const [uri, object] of [
+  ['/caf%C3%A9', '/caf%C3%A9.html'],
+  ['/caf%c3%a9', '/caf%C3%A9.html'],
+  ['/caf%C3%A9.html', '/caf%C3%A9.html'],
+  ['/caf%C3%A9/', '/caf%C3%A9.html'],
+  ['/caf%C3%A9/__data.json', '/caf%C3%A9/__data.json'],
+  ['/%E6%97%A5%E6%9C%AC/%E8%AA%9E.json', '/%E6%97%A5%E6%9C%AC/%E8%AA%9E.json'],
+  ['/my%20file+1.txt', '/my%20file%2B1.txt'],
+  ['/my%20file%2B1.txt', '/my%20file%2B1.txt'],
+  ['/d%61ta.json', '/data.json'],
+  ["/logo%20(1)!'*.png", '/logo%20%281%29%21%27%2A.png'],
+  ['/logo%20%281%29%21%27%2A.png', '/logo%20%281%29%21%27%2A.png'],
+]) {
+  test(`the encoded path ${uri} finds its file as ${object}`, async () => {
+    const { out, origins } = await run({ uri });
+    assert.equal(out.uri, '/shop/dep-42' + object);
+    assert.deepEqual(origins, ['project-bucket']);
+  });
+}
+
+for (const [label, uri] of [
+  ['a malformed escape', '/caf%C3'],
+  ['a stray percent sign', '/100%'],
+  ['an invalid UTF-8 sequence', '/%FF.json'],
+  ['an escaped slash', '/a%2Fb.txt'],
+]) {
+  test(`${label} (${uri}) goes to the server as sent`, async () => {
+    const { out, origins } = await run({ uri });
+    assert.equal(out.uri, uri);
+    assert.equal(header(out, 'x-battleshiper-page'), undefined);
+    assert.deepEqual(origins, []);
   });
 }

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from lambdas.shared.names import Env
 from templates import dashboard, ids
 from templates.config import Artifact, PlatformConfig, placeholder_artifacts
 from tests.support.rendered import of_type, props, render, statements
@@ -97,14 +98,16 @@ def test_distribution_routes_known_static_paths_to_s3_and_the_rest_to_the_api(pl
     default = config["DefaultCacheBehavior"]
     api_origin = origins[default["TargetOriginId"]]
     assert api_origin["DomainName"] == {"Fn::Sub": "${Api}.execute-api.${AWS::Region}.${AWS::URLSuffix}"}
-    # The API can tell CloudFront's requests from direct calls to its public endpoint.
+    # The API can tell CloudFront's requests from direct calls to its public endpoint; behind the secret,
+    # the forwarded host is the dashboard's own (a viewer's copy is overwritten).
     assert api_origin["OriginCustomHeaders"] == [
         {
             "HeaderName": "x-battleshiper-origin-secret",
             "HeaderValue": {
                 "Fn::Sub": f"{{{{resolve:secretsmanager:${{{ids.ORIGIN_SECRET}}}:SecretString}}}}"
             },
-        }
+        },
+        {"HeaderName": "x-forwarded-host", "HeaderValue": {"Ref": "Domain"}},
     ]
     assert set(default["AllowedMethods"]) == {"GET", "HEAD", "OPTIONS", "PUT", "PATCH", "POST", "DELETE"}
     forwarded = props(platform, default["OriginRequestPolicyId"]["Ref"])["OriginRequestPolicyConfig"]
@@ -114,6 +117,13 @@ def test_distribution_routes_known_static_paths_to_s3_and_the_rest_to_the_api(pl
     # The static cache honours `no-cache` on index.html, so a new release shows at once.
     static_cache = props(platform, behaviours["/"]["CachePolicyId"]["Ref"])["CachePolicyConfig"]
     assert static_cache["MinTTL"] == 0
+
+
+def test_the_server_function_knows_the_origin_secret_to_tell_the_cdns_forwarded_host(platform: Any) -> None:
+    env = props(platform, ids.DASHBOARD_FUNCTION)["Environment"]["Variables"]
+    assert env[Env.ORIGIN_SECRET] == {
+        "Fn::Sub": f"{{{{resolve:secretsmanager:${{{ids.ORIGIN_SECRET}}}:SecretString}}}}"
+    }
 
 
 def test_hooks_read_only_assets_artifacts_and_report_only_to_their_deployment_group(platform: Any) -> None:

@@ -65,22 +65,21 @@ def edge_function_of(behaviour: Json) -> str:
 @pytest.mark.parametrize(
     ("path", "origin", "function"),
     [
+        # SvelteKit's hashed assets are always files: straight to the bucket.
         ("/_app/immutable/entry/app.Bx1.js", edge.STATIC_ORIGIN, "CacheRouteFunction"),
-        ("/_app/version.json", edge.STATIC_ORIGIN, "CacheRouteFunction"),
-        ("/favicon.png", edge.STATIC_ORIGIN, "CacheRouteFunction"),
-        ("/favicon.ico", edge.STATIC_ORIGIN, "CacheRouteFunction"),
-        ("/robots.txt", edge.STATIC_ORIGIN, "CacheRouteFunction"),
-        ("/images/hero.webp", edge.STATIC_ORIGIN, "CacheRouteFunction"),
-        ("/fonts/inter.woff2", edge.STATIC_ORIGIN, "CacheRouteFunction"),
-        ("/manifest.webmanifest", edge.STATIC_ORIGIN, "CacheRouteFunction"),
-        # SvelteKit's runtime env module and data requests are answered by the app.
+        ("/_app/immutable/assets/0.Cx2.css", edge.STATIC_ORIGIN, "CacheRouteFunction"),
+        # Everything else meets the server-route function, which picks the bucket when the deployment has
+        # the file (its route key) and the router otherwise; the extension decides nothing (defect 58).
+        ("/_app/version.json", edge.ROUTER_ORIGIN, "ServerRouteFunction"),
         ("/_app/env.js", edge.ROUTER_ORIGIN, "ServerRouteFunction"),
+        ("/favicon.png", edge.ROUTER_ORIGIN, "ServerRouteFunction"),
+        ("/robots.txt", edge.ROUTER_ORIGIN, "ServerRouteFunction"),
+        ("/data.json", edge.ROUTER_ORIGIN, "ServerRouteFunction"),
+        ("/og.png", edge.ROUTER_ORIGIN, "ServerRouteFunction"),
         ("/__data.json", edge.ROUTER_ORIGIN, "ServerRouteFunction"),
         ("/blog/post/__data.json", edge.ROUTER_ORIGIN, "ServerRouteFunction"),
-        # Dotted paths that are routes, not files (reference defect 58).
         ("/u/john.doe", edge.ROUTER_ORIGIN, "ServerRouteFunction"),
         ("/v1.2/changelog", edge.ROUTER_ORIGIN, "ServerRouteFunction"),
-        ("/api/items.json", edge.ROUTER_ORIGIN, "ServerRouteFunction"),
         ("/sitemap.xml", edge.ROUTER_ORIGIN, "ServerRouteFunction"),
         ("/about.html", edge.ROUTER_ORIGIN, "ServerRouteFunction"),
         ("/", edge.ROUTER_ORIGIN, "ServerRouteFunction"),
@@ -96,6 +95,8 @@ def test_requests_reach_the_right_origin(doc: Json, path: str, origin: str, func
 
 def test_behaviours_fit_cloudfronts_default_quota(doc: Json) -> None:
     assert len(distribution(doc)["CacheBehaviors"]) + 1 <= 25
+    # Only the immutable assets bypass the route lookup.
+    assert [b["PathPattern"] for b in distribution(doc)["CacheBehaviors"]] == ["/_app/immutable/*"]
 
 
 def test_server_routes_accept_every_method_and_forward_all_but_host(doc: Json) -> None:
@@ -218,7 +219,7 @@ def test_router_function(doc: Json) -> None:
     assert function["LoggingConfig"]["LogGroup"] == {"Ref": ids.ROUTER_LOG_GROUP}
 
 
-def test_router_may_only_invoke_live_project_functions_and_read_its_own_things(doc: Json) -> None:
+def test_router_may_only_invoke_deployment_aliases_and_read_its_own_things(doc: Json) -> None:
     role = props(doc, "RouterFunctionRole")
     (policy,) = role["Policies"]
     grants = {a: s["Resource"] for s in policy["PolicyDocument"]["Statement"] for a in s["Action"]}
@@ -226,12 +227,15 @@ def test_router_may_only_invoke_live_project_functions_and_read_its_own_things(d
         "logs:CreateLogStream",
         "logs:PutLogEvents",
         "lambda:InvokeFunction",
+        "lambda:ListAliases",
         "s3:GetObject",
         "s3:ListBucket",
         "secretsmanager:GetSecretValue",
     }
     (invoke,) = grants["lambda:InvokeFunction"]
-    assert invoke["Fn::Sub"].endswith(":function:battleshiper-srv-*:live")
+    assert invoke["Fn::Sub"].endswith(":function:battleshiper-srv-*:d-*")
+    (aliases,) = grants["lambda:ListAliases"]
+    assert aliases["Fn::Sub"].endswith(":function:battleshiper-srv-*")
     assert grants["secretsmanager:GetSecretValue"] == [{"Ref": ids.ORIGIN_SECRET}]
     assert all(resource != "*" for resources in grants.values() for resource in resources)
 

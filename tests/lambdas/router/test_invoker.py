@@ -68,7 +68,6 @@ def test_a_function_error_is_classified(client: object, detail: dict[str, str], 
 @pytest.mark.parametrize(
     ("code", "error"),
     [
-        ("ResourceNotFoundException", inv.FunctionNotFound),
         ("RequestTooLargeException", inv.RequestTooLarge),
         ("TooManyRequestsException", inv.Throttled),
         ("ServiceException", inv.FunctionFailed),
@@ -79,3 +78,24 @@ def test_a_refused_invocation_is_classified(client: object, code: str, error: ty
         stub.add_client_error("invoke", service_error_code=code, http_status_code=400)
         with pytest.raises(error):
             inv.LambdaInvoker(client).invoke(FUNCTION, "live", b"{}")
+
+
+@pytest.mark.parametrize(
+    ("aliases_error", "error"),
+    [
+        (None, inv.DeploymentNotFound),  # the function is there: only the deployment's alias is missing
+        ("ResourceNotFoundException", inv.FunctionNotFound),
+        ("AccessDeniedException", inv.DeploymentNotFound),  # cannot tell: transient, retry
+    ],
+)
+def test_a_missing_alias_is_told_from_a_missing_function(client: object, aliases_error: str | None,
+                                                         error: type) -> None:
+    with stubbed(client) as stub:
+        stub.add_client_error("invoke", service_error_code="ResourceNotFoundException", http_status_code=404)
+        if aliases_error is None:
+            stub.add_response("list_aliases", {"Aliases": []}, {"FunctionName": FUNCTION, "MaxItems": 1})
+        else:
+            stub.add_client_error("list_aliases", service_error_code=aliases_error, http_status_code=404)
+        with pytest.raises(error):
+            inv.LambdaInvoker(client).invoke(FUNCTION, "d-20261128T134700-3f9a1c", b"{}")
+        stub.assert_no_pending_responses()

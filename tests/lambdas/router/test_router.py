@@ -16,6 +16,7 @@ from moto import mock_aws
 
 from battleshiper_cli.local.node import NodeInvoker
 from lambdas.router import handler as router_handler
+from lambdas.router import invoker as inv
 from lambdas.router.pages import S3Pages
 from lambdas.router.router import Router
 from lambdas.shared import names
@@ -24,6 +25,8 @@ from lambdas.shared.names import Env
 SECRET = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZab"
 PREFIX = "bs-srv-"
 BUCKET = "projects"
+DEP = "20261128T134700-3f9a1c"  # the live deployment the edge resolved
+NEXT = "20261128T140000-0b1c2d"
 
 # Handlers standing in for project functions; each echoes or misbehaves in one way.
 HANDLERS = {
@@ -69,10 +72,10 @@ def s3() -> Iterator[Any]:
         env.setenv("AWS_SECRET_ACCESS_KEY", "testing")
         client = boto3.client("s3", region_name="eu-central-1")
         client.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "eu-central-1"})
-        client.put_object(Bucket=BUCKET, Key="shop/d2/about.html", Body=b"<h1>About</h1>",
+        client.put_object(Bucket=BUCKET, Key=f"shop/{DEP}/about.html", Body=b"<h1>About</h1>",
                           ContentType="text/html; charset=utf-8")
-        client.put_object(Bucket=BUCKET, Key="shop/d2/docs/__data.json", Body=b'{"type":"data"}')
-        client.put_object(Bucket=BUCKET, Key="shop/d2/caf\u00e9.html", Body="<p>caf\u00e9</p>".encode())
+        client.put_object(Bucket=BUCKET, Key=f"shop/{DEP}/docs/__data.json", Body=b'{"type":"data"}')
+        client.put_object(Bucket=BUCKET, Key=f"shop/{DEP}/caf\u00e9.html", Body="<p>caf\u00e9</p>".encode())
         client.put_object(Bucket=BUCKET, Key="other/d9/secret.html", Body=b"other project")
         yield client
 
@@ -84,7 +87,7 @@ def router(s3: Any, invoker: NodeInvoker) -> Router:
 
 
 def event(project: str = "echo", path: str = "/cart", method: str = "GET", *, page: bool = False,
-          deployment: str = "d2", secret: str | None = SECRET, **extra: Any) -> dict[str, Any]:
+          deployment: str = DEP, secret: str | None = SECRET, **extra: Any) -> dict[str, Any]:
     headers = {"host": "api.example", names.PROJECT_HEADER: project, names.DEPLOYMENT_HEADER: deployment,
                names.FORWARDED_HOST_HEADER: f"{project}.ship.example.com", "accept": "text/html"}
     if secret is not None:
@@ -135,8 +138,66 @@ def test_the_event_reaches_the_function_intact_without_internal_headers(router: 
     expected = json.loads(json.dumps(sent))
     for header in (names.ORIGIN_SECRET_HEADER, names.PROJECT_HEADER, names.DEPLOYMENT_HEADER):
         del expected["headers"][header]
+    expected["headers"][names.FORWARDED_PROTO_HEADER] = "https"
     assert received == expected
     assert received["headers"][names.FORWARDED_HOST_HEADER] == "echo.ship.example.com"
+
+
+@pytest.mark.parametrize("proto", ["http", "https, http", "javascript"])
+def test_a_viewers_forwarded_proto_never_reaches_the_app(router: Router, proto: str) -> None:
+    sent = event(method="POST")
+    sent["headers"][names.FORWARDED_PROTO_HEADER] = proto
+    received = json.loads(router.handle(sent)["body"])
+    assert received["headers"][names.FORWARDED_PROTO_HEADER] == "https"
+
+
+class Recording:
+    """The invoker as the router sees it, noting which alias each call asked for; only the aliases in
+    `aliases` exist (as only the deployments a deploy published have one)."""
+
+    def __init__(self, nodes: NodeInvoker, aliases: set[str]) -> None:
+        self.nodes, self.aliases, self.calls = nodes, aliases, list[tuple[str, str]]()
+
+    def invoke(self, function: str, qualifier: str, payload: bytes) -> bytes:
+        self.calls.append((function, qualifier))
+        if qualifier not in self.aliases:
+            raise inv.DeploymentNotFound(f"{function}:{qualifier}")
+        return self.nodes.invoke(function, qualifier, payload)
+
+
+def test_during_a_switch_each_request_invokes_the_deployment_the_edge_resolved(
+    s3: Any, invoker: NodeInvoker
+) -> None:
+    recording = Recording(invoker, {names.deployment_alias(DEP), names.deployment_alias(NEXT)})
+    router = Router(origin_secret=lambda: SECRET, pages=S3Pages(s3, BUCKET), invoker=recording,
+                    function_prefix=PREFIX)
+    # Edge locations switch at different moments: one still resolves DEP, another already NEXT.
+    for deployment in (DEP, NEXT, DEP):
+        assert router.handle(event(deployment=deployment))["statusCode"] == 200
+    assert recording.calls == [(PREFIX + "echo", "d-" + d) for d in (DEP, NEXT, DEP)]
+
+
+def test_a_deployment_without_its_alias_is_a_retryable_503(s3: Any, invoker: NodeInvoker) -> None:
+    recording = Recording(invoker, {names.deployment_alias(DEP)})
+    router = Router(origin_secret=lambda: SECRET, pages=S3Pages(s3, BUCKET), invoker=recording,
+                    function_prefix=PREFIX)
+    result = router.handle(event(deployment=NEXT))  # the route store is ahead of the deploy
+    assert_error_page(result, 503)
+    assert result["headers"]["retry-after"] == "5"
+    assert "being updated" in result["body"]
+    assert recording.calls == [(PREFIX + "echo", "d-" + NEXT)]  # never the `live` alias as a fallback
+
+
+@pytest.mark.parametrize("deployment", ["", "live", "d2", "../x", f"{DEP}:1", f"{DEP} ", DEP.upper()])
+def test_a_deployment_header_not_of_the_deployment_id_form_invokes_nothing(
+    s3: Any, invoker: NodeInvoker, deployment: str
+) -> None:
+    recording = Recording(invoker, {names.deployment_alias(DEP)})
+    router = Router(origin_secret=lambda: SECRET, pages=S3Pages(s3, BUCKET), invoker=recording,
+                    function_prefix=PREFIX)
+    # Only the edge sets it, from the route store: a bad value is the platform's error, not a 4xx.
+    assert_error_page(router.handle(event(deployment=deployment)), 502)
+    assert recording.calls == []
 
 
 def test_the_answer_comes_back_intact_with_every_cookie_and_binary_body(router: Router) -> None:
@@ -172,7 +233,7 @@ def test_a_missing_or_invalid_project_is_404(router: Router, project: str) -> No
     assert_error_page(router.handle(event(project)), 404)
 
 
-@pytest.mark.parametrize(("path", "page"), [("/shop/d2/about.html", True), ("/about.html", False)])
+@pytest.mark.parametrize(("path", "page"), [(f"/shop/{DEP}/about.html", True), ("/about.html", False)])
 def test_a_page_is_read_from_the_deployment_prefix(router: Router, path: str, page: bool) -> None:
     result = router.handle(event("shop", path, page=page))
     assert result["statusCode"] == 200
@@ -190,7 +251,7 @@ def test_a_page_revalidation_gets_304(router: Router) -> None:
 
 
 def test_prerendered_data_and_encoded_paths_are_served(router: Router) -> None:
-    data = router.handle(event("shop", "/shop/d2/docs/__data.json", page=True))
+    data = router.handle(event("shop", f"/shop/{DEP}/docs/__data.json", page=True))
     assert (data["statusCode"], data["body"]) == (200, '{"type":"data"}')
     assert data["headers"]["content-type"] == "application/json"
     assert router.handle(event("shop", "/caf%C3%A9.html"))["body"] == "<p>caf\u00e9</p>"
@@ -207,9 +268,9 @@ def test_a_head_of_a_page_has_headers_and_no_body(router: Router) -> None:
 @pytest.mark.parametrize(
     ("path", "page", "deployment"),
     [
-        ("/missing.html", False, "d2"),
-        ("/other/d9/secret.html", True, "d2"),  # another project's object
-        ("/shop/d1/about.html", True, "d2"),  # not the live deployment
+        ("/missing.html", False, DEP),
+        ("/other/d9/secret.html", True, DEP),  # another project's object
+        ("/shop/d1/about.html", True, DEP),  # not the live deployment
         ("/about.html", False, ""),
         ("/about.html", False, "../other/d9"),
     ],

@@ -1,5 +1,10 @@
 // The Lambda side of a SvelteKit app: API Gateway payload 2.0 event -> Request -> SvelteKit -> result.
 // Bundled into the project's server function by the adapter; the pure conversions are exported for tests.
+import { timingSafeEqual } from 'node:crypto';
+
+// Names shared with lambdas/shared/names.py (a test checks).
+const ORIGIN_SECRET_HEADER = 'x-battleshiper-origin-secret';
+const ORIGIN_SECRET_ENV = 'BATTLESHIPER_ORIGIN_SECRET';
 
 const TEXT_TYPES = /^(text\/|application\/(json|javascript|ecmascript|xml|xhtml\+xml|x-www-form-urlencoded|ld\+json|manifest\+json)|image\/svg\+xml)|\+(json|xml)\b/i;
 
@@ -50,8 +55,11 @@ export function toRequest(event) {
   }
   // Payload 2.0 moves request cookies out of the headers (reference defect 78).
   if (event.cookies?.length) headers.set('cookie', event.cookies.join('; '));
+  const forwardedHost = fromEdge(headers) ? headers.get('x-forwarded-host') : null;
+  if (!forwardedHost) headers.delete('x-forwarded-host');
+  headers.delete(ORIGIN_SECRET_HEADER); // the app never needs it
 
-  const url = `${protocol(headers)}://${host(event, headers)}${event.rawPath || '/'}` +
+  const url = `${protocol(headers)}://${forwardedHost || host(event, headers)}${event.rawPath || '/'}` +
     (event.rawQueryString ? `?${event.rawQueryString}` : '');
 
   let body;
@@ -62,12 +70,21 @@ export function toRequest(event) {
   return new Request(url, { method, headers, body });
 }
 
-// The viewer's host: the edge sets x-forwarded-host (after removing any viewer copy) and the router only
-// passes requests that carry the edge's secret, so it is the real site host. Without it (a direct
-// invocation) the Host header. Never the Origin header: SvelteKit's CSRF check compares against the URL
-// (reference defects 80, 81).
+// Whether the request's x-forwarded-host is the CDN's. A function API Gateway calls straight from the CDN
+// (the dashboard) is given the origin secret: its public execute-api endpoint takes anyone's headers, so the
+// forwarded host counts only behind the secret (reference defect 3). A project function has none: only the router invokes it,
+// after checking the secret, and the edge sets x-forwarded-host after removing any viewer copy.
+export function fromEdge(headers, secret = process.env[ORIGIN_SECRET_ENV]) {
+  if (!secret) return true;
+  const presented = Buffer.from(headers.get(ORIGIN_SECRET_HEADER) ?? '');
+  const expected = Buffer.from(secret);
+  return presented.length === expected.length && timingSafeEqual(presented, expected);
+}
+
+// The site host without a trusted forwarded host: the Host header (a direct invocation). Never the Origin
+// header: SvelteKit's CSRF check compares against the URL (reference defects 80, 81).
 function host(event, headers) {
-  return headers.get('x-forwarded-host') || headers.get('host') || event.requestContext?.domainName || 'localhost';
+  return headers.get('host') || event.requestContext?.domainName || 'localhost';
 }
 
 function protocol(headers) {

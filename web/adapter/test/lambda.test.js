@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 
-import { clientAddress, createHandler, isText, toRequest, toResult } from '../files/lambda.js';
+import { clientAddress, createHandler, fromEdge, isText, toRequest, toResult } from '../files/lambda.js';
 import { bundle } from '../lib/bundle.js';
 import { pagePath } from '../lib/pages.js';
 import { zipSingleFile } from '../lib/zip.js';
@@ -22,6 +22,55 @@ test('the URL is built from the forwarded host, else the Host header', () => {
   assert.equal(toRequest(event()).url, 'https://shop.example.com/p?a=1&a=2');
   const direct = event({ headers: { host: 'api.example' } });
   assert.equal(toRequest(direct).url, 'https://api.example/p?a=1&a=2');
+});
+
+// A function the CDN reaches straight through API Gateway (the dashboard) knows the origin secret; its
+// public execute-api endpoint is open to anyone, with any headers.
+async function withOriginSecret(secret, run) {
+  const saved = process.env.BATTLESHIPER_ORIGIN_SECRET;
+  process.env.BATTLESHIPER_ORIGIN_SECRET = secret;
+  try {
+    return await run();
+  } finally {
+    if (saved === undefined) delete process.env.BATTLESHIPER_ORIGIN_SECRET;
+    else process.env.BATTLESHIPER_ORIGIN_SECRET = saved;
+  }
+}
+
+class EchoServer {
+  async init() {}
+  async respond(request) {
+    return Response.json({ url: request.url, forwarded: request.headers.get('x-forwarded-host'),
+      secret: request.headers.get('x-battleshiper-origin-secret') });
+  }
+}
+
+test('behind the origin secret the forwarded host is the site host, and the secret goes no further', async () => {
+  await withOriginSecret('s3cr3t', async () => {
+    const handler = createHandler(EchoServer, {});
+    const viaCdn = event({ headers: { host: 'api.example', 'x-forwarded-host': 'ship.example.com',
+      'x-battleshiper-origin-secret': 's3cr3t' } });
+    const seen = JSON.parse((await handler(viaCdn, {})).body);
+    assert.deepEqual(seen, { url: 'https://ship.example.com/p?a=1&a=2', forwarded: 'ship.example.com', secret: null });
+  });
+});
+
+for (const [label, secret] of [['no origin secret', undefined], ['a wrong one', 'guess!'], ['a prefix', 's3cr3']]) {
+  test(`a viewer's x-forwarded-host with ${label} never reaches the app`, async () => {
+    await withOriginSecret('s3cr3t', async () => {
+      const handler = createHandler(EchoServer, {});
+      const headers = { host: 'api.example', 'x-forwarded-host': 'evil.example' };
+      if (secret !== undefined) headers['x-battleshiper-origin-secret'] = secret;
+      const seen = JSON.parse((await handler(event({ headers }), {})).body);
+      assert.deepEqual(seen, { url: 'https://api.example/p?a=1&a=2', forwarded: null, secret: null });
+    });
+  });
+}
+
+test('a project function (no secret of its own: only the router invokes it) trusts the edge host', () => {
+  assert.equal(fromEdge(new Headers({}), undefined), true);
+  assert.equal(fromEdge(new Headers({}), 'x'), false);
+  assert.equal(fromEdge(new Headers({ 'x-battleshiper-origin-secret': 'x' }), 'x'), true);
 });
 
 test('request cookies are joined into one cookie header', () => {
