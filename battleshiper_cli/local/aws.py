@@ -22,6 +22,8 @@ import boto3
 from botocore.config import Config
 from moto.server import ThreadedMotoServer
 
+from battleshiper_cli.local.throttle import StageThrottle
+
 REGION = "us-east-1"
 ACCOUNT = "123456789012"  # moto's account
 ACCOUNT_CONCURRENCY = 1000  # Lambda's default concurrent executions per account and region
@@ -172,8 +174,10 @@ def provision(
     aws: Any, template: Mapping[str, Any], parameters: dict[str, str], stack: str
 ) -> Resolver:
     """Create the template's tables, buckets, secrets, KMS key, log groups, bus and queues in moto; the
-    returned resolver maps every Ref/GetAtt of the template to what was created."""
-    resolver = Resolver(parameters)
+    returned resolver maps every Ref/GetAtt of the template to what was created. Parameters not given
+    take their template defaults, as CloudFormation gives them."""
+    defaults = {k: str(v["Default"]) for k, v in template.get("Parameters", {}).items() if "Default" in v}
+    resolver = Resolver(defaults | parameters)
     resources: Mapping[str, Any] = template["Resources"]
     dynamodb, s3, sm = aws.client("dynamodb"), aws.client("s3"), aws.client("secretsmanager")
     logs, events, sqs, kms = aws.client("logs"), aws.client("events"), aws.client("sqs"), aws.client("kms")
@@ -276,3 +280,19 @@ def rules(template: Mapping[str, Any], resolver: Resolver) -> list[dict[str, Any
                 }
             )
     return found
+
+
+def stage_throttles(template: Mapping[str, Any], resolver: Resolver) -> dict[str, StageThrottle]:
+    """Each HTTP API stage's throttle (its default route settings), by the stage's API logical id."""
+    throttles = {}
+    for resource in template["Resources"].values():
+        if resource["Type"] != "AWS::ApiGatewayV2::Stage":
+            continue
+        props = resolver.resolve(resource["Properties"])
+        settings = props.get("DefaultRouteSettings") or {}
+        if "ThrottlingRateLimit" in settings:
+            api = resource["Properties"]["ApiId"]["Ref"]
+            throttles[api] = StageThrottle(
+                float(settings["ThrottlingRateLimit"]), int(settings["ThrottlingBurstLimit"])
+            )
+    return throttles

@@ -25,6 +25,7 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from battleshiper_cli.local.edge_functions import EdgeFunctions, behaviour
+from battleshiper_cli.local.throttle import TOO_MANY, StageThrottle
 from lambdas.router.router import error_page
 from lambdas.shared import names
 from lambdas.shared.entry import Handler
@@ -93,6 +94,8 @@ class LocalEdge:
         origin_secret: str,
         api: Mapping[str, ApiHandler],
         dashboard: ApiHandler,
+        api_throttle: StageThrottle | None = None,
+        router_throttle: StageThrottle | None = None,
     ) -> None:
         self.port = port
         self.domain = domain
@@ -103,6 +106,8 @@ class LocalEdge:
         self._secret = origin_secret
         self._api = dict(api)
         self._dashboard = dashboard
+        self.api_throttle = api_throttle
+        self.router_throttle = router_throttle
         self.server = ThreadingHTTPServer(("127.0.0.1", port), self._handler())
         self.server.daemon_threads = True
         self.thread = threading.Thread(target=self.server.serve_forever, name="edge", daemon=True)
@@ -187,6 +192,9 @@ class LocalEdge:
         event = payload_event(method, path, query, headers, cookies, body, self.domain)
         parts = path.split("/")
         handler = self._api.get(parts[2]) if len(parts) > 3 and parts[1] == "api" else None
+        route = f"ANY /api/{parts[2]}/{{proxy+}}" if handler else "ANY /" if path == "/" else "ANY /{proxy+}"
+        if self.api_throttle and not self.api_throttle.allow(route):
+            return dict(TOO_MANY)
         return (handler or self._dashboard)(event, None)
 
     def _project_request(
@@ -239,6 +247,9 @@ class LocalEdge:
         if body:
             forwarded["content-length"] = str(len(body))
         event = payload_event(method, out["uri"], query, forwarded, cookies, body, forwarded["host"])
+        route = "ANY /" if out["uri"] == "/" else "$default"  # the router API's two routes
+        if self.router_throttle and not self.router_throttle.allow(route):
+            return dict(TOO_MANY)
         return dict(self.router(event, None))
 
     def _bucket_read(self, uri: str, method: str) -> dict[str, Any]:

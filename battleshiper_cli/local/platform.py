@@ -155,6 +155,7 @@ class LocalPlatform:
         self.routes.edge = self.edge_functions
         origin_secret = self.secrets.string(router.environment[Env.ORIGIN_SECRET_ARN])
         dashboard = self._dashboard(origin_secret)
+        throttles = local_aws.stage_throttles(self.template, self.resolver)
         self.edge = LocalEdge(
             port=self.port,
             domain=DOMAIN,
@@ -165,6 +166,8 @@ class LocalPlatform:
             origin_secret=origin_secret,
             api=triggers.api_handlers(self.wiring, self.template),
             dashboard=dashboard,
+            api_throttle=throttles.get(ids.API),
+            router_throttle=throttles.get(ids.ROUTER_API),
         )
         self.edge.start()
         self._closers.append(self.edge.stop)

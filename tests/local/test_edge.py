@@ -18,6 +18,7 @@ from battleshiper_cli.local.aws import free_port
 from battleshiper_cli.local.edge import LocalEdge
 from battleshiper_cli.local.edge_functions import EdgeFunctions, SyncedRouteStore
 from battleshiper_cli.local.node import NodeInvoker
+from battleshiper_cli.local.throttle import StageThrottle
 from lambdas.router import invoker as inv
 from lambdas.router.pages import S3Pages
 from lambdas.router.router import Router
@@ -160,3 +161,17 @@ def test_the_dashboard_gets_its_own_forwarded_host_behind_the_origin_secret(site
     headers = events[-1]["headers"]
     assert headers[names.FORWARDED_HOST_HEADER] == DOMAIN
     assert headers[names.ORIGIN_SECRET_HEADER] == SECRET
+
+
+def test_a_flood_on_one_stage_is_throttled_as_api_gateway_throttles_it(site: Any) -> None:
+    edge, aliases, _, dashboard_events = site
+    edge.router_throttle = StageThrottle(rate=0.001, burst=3)
+    edge.api_throttle = StageThrottle(rate=0.001, burst=3)
+    answers = [edge.handle("GET", "/cart", [("host", SITE)], b"") for _ in range(5)]
+    assert [a[0] for a in answers] == [200, 200, 200, 429, 429]
+    assert json.loads(answers[-1][2]) == {"message": "Too Many Requests"}
+    assert len(aliases.calls) == 3  # the throttled ones never reached the function
+    # Files from the bucket are CloudFront's, not the router's: not throttled by its stage.
+    assert get(edge, "/data.json")[0] == 200
+    # The platform API has its own stage: the flood on the router leaves it answering.
+    assert get(edge, "/", host=DOMAIN) == (200, b"dashboard") and len(dashboard_events) == 1
