@@ -122,7 +122,7 @@ def _extra_rights(config: PlatformConfig, fn: ApiFunction) -> list[Statement]:
         arn("logs", f"log-group:{config.names.platform_log_group(k)}:*") for k in PLATFORM_LOG_KINDS
     ]
     if fn.module == "auth":
-        return [allow(["kms:Encrypt", "kms:Decrypt"], [GetAtt(ids.TOKEN_KEY, "Arn")])]
+        return [_token_key()]
     if fn.module == "resource":
         return [
             _put_events(),
@@ -142,9 +142,16 @@ def _extra_rights(config: PlatformConfig, fn: ApiFunction) -> list[Statement]:
     return []
 
 
+def _token_key() -> Statement:
+    """The users' GitHub tokens at rest (lambdas/shared/tokens.py): decrypted to ask GitHub what a user
+    can access, encrypted again when a renewal rotates them (lambdas/shared/access.py)."""
+    return allow(["kms:Encrypt", "kms:Decrypt"], [GetAtt(ids.TOKEN_KEY, "Arn")])
+
+
 def _build_trigger_rights() -> list[Statement]:
-    """Starting a build (lambdas/shared/builds.py): write the build spec, nothing else in the bucket."""
-    return [allow(["s3:PutObject"], [Sub(f"arn:{PARTITION}:s3:::${{Bucket}}/*/{BUILD_SPEC_FILE}",
+    """Starting a build (lambdas/shared/builds.py): write the build spec, nothing else in the bucket; the
+    owner's repository access is checked with their GitHub token."""
+    return [_token_key(), allow(["s3:PutObject"], [Sub(f"arn:{PARTITION}:s3:::${{Bucket}}/*/{BUILD_SPEC_FILE}",
                                          Bucket=Ref(ids.BUILD_BUCKET))])]
 
 
@@ -171,7 +178,7 @@ def _environment(config: PlatformConfig, fn: ApiFunction) -> dict[str, object]:
         env[Env.GITHUB_SECRET_ARN] = Ref(PARAM_GITHUB_SECRET)
     if fn.module == "auth":  # registration (at sign-in) decides who becomes the first manager
         env[Env.ADMIN_GITHUB_USER] = Ref(PARAM_ADMIN)
-    if fn.module == "auth":
+    if fn.module in ("auth", "resource", "webhook"):  # users' GitHub tokens (lambdas/shared/access.py)
         env[Env.TOKEN_KEY_ARN] = GetAtt(ids.TOKEN_KEY, "Arn")
     if fn.module in ("resource", "admin", "webhook"):
         env[Env.EVENT_BUS] = Ref(ids.EVENT_BUS)

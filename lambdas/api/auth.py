@@ -13,11 +13,11 @@ import urllib.parse
 from typing import Any
 
 from lambdas.api.context import api_function, deps_of
-from lambdas.shared import sessions, tokens
+from lambdas.shared import access, sessions, tokens
 from lambdas.shared.api import ApiError, QueryModel, Request, redirect
 from lambdas.shared.deps import Deps
 from lambdas.shared.entry import lambda_handler
-from lambdas.shared.github import GitHubError, GitHubUser, Installation
+from lambdas.shared.github import GitHubError, GitHubUser, Installation, OAuthTokens
 from lambdas.shared.http import json_response
 from lambdas.shared.log import log
 from lambdas.shared.models import Role, User
@@ -63,13 +63,11 @@ def _installation(found: list[Installation], user_id: int) -> int | None:
     return chosen[0].id if chosen else None
 
 
-def _register_or_update(deps: Deps, gh: GitHubUser, installation: int | None, refresh: str | None) -> User:
+def _register_or_update(deps: Deps, gh: GitHubUser, installation: int | None, grant: OAuthTokens) -> User:
     user_id = str(gh.id)
-    encrypted = (
-        tokens.encrypt(deps.client("kms"), deps.env[Env.TOKEN_KEY_ARN], refresh, user_id) if refresh else None
-    )
+    # The user's own token: what they can access is asked with it (lambdas/shared/access.py).
     profile: dict[str, Any] = {"login": gh.login, "name": gh.name, "avatar_url": gh.avatar_url,
-                               "github_refresh_token": encrypted}
+                               "github_refresh_token": None, **access.token_values(deps, user_id, grant)}
     if installation is not None:
         profile["installation_id"] = installation
     existing = deps.store.users.get(id=user_id)
@@ -120,7 +118,7 @@ def callback(request: Request) -> dict[str, Any]:
         installation = _installation(deps.github.user_installations(grant.access_token), gh.id)
     except GitHubError:
         installation = None  # not fatal: listing repositories will say the App is not installed
-    user = _register_or_update(deps, gh, installation, grant.refresh_token)
+    user = _register_or_update(deps, gh, installation, grant)
     session = sessions.issue_session(
         deps.session_key(), domain=deps.domain, user_id=user.id, version=user.session_version, now=deps.now
     )
@@ -165,10 +163,8 @@ def _renew_through_github(deps: Deps, user: User) -> User:
         raise ApiError(502, "github_unavailable", "GitHub could not be reached; please try again.") from err
     if str(gh.id) != user.id:
         raise ApiError(401, "unauthenticated", "Please sign in again.")
-    values: dict[str, Any] = {"login": gh.login, "name": gh.name, "avatar_url": gh.avatar_url}
-    if grant.refresh_token:  # single use: keep the new one, or the next refresh fails (defect 46)
-        values["github_refresh_token"] = tokens.encrypt(kms, deps.env[Env.TOKEN_KEY_ARN], grant.refresh_token,
-                                                        user.id)
+    values: dict[str, Any] = {"login": gh.login, "name": gh.name, "avatar_url": gh.avatar_url,
+                              **access.token_values(deps, user.id, grant)}
     try:
         return deps.store.users.update({"id": user.id}, values, "session_version = :v",
                                        {":v": user.session_version})
@@ -187,7 +183,8 @@ def logout(request: Request) -> dict[str, Any]:
                                               accept_expired=True, now=deps.now)
             deps.store.users.update(
                 {"id": session.user_id},
-                {"session_version": session.version + 1, "github_refresh_token": None},
+                {"session_version": session.version + 1, "github_refresh_token": None,
+                 "github_access_token": None},
                 "session_version = :v",
                 {":v": session.version},
             )

@@ -8,9 +8,9 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from lambdas.shared import events, lifecycle, names
+from lambdas.shared import access, events, lifecycle, names
 from lambdas.shared.deps import Deps
-from lambdas.shared.models import Deployment, DeploymentStatus, Project
+from lambdas.shared.models import Deployment, DeploymentStatus, Project, User
 from lambdas.shared.names import Env
 from lambdas.shared.projectlog import ProjectLog
 from lambdas.shared.store import is_conditional_failure
@@ -98,6 +98,19 @@ def build_spec(deps: Deps, project: Project, deployment: Deployment, token: str)
     }
 
 
+def check_repository_access(deps: Deps, project: Project, owner: User) -> None:
+    """Every build, whoever triggers it, needs the owner's own GitHub access to the repository
+    (reference issue 13): lost access marks the project with the reason and builds nothing."""
+    repository = project.repository
+    try:
+        access.repository(deps, owner, repository.installation_id, repository.id)
+    except access.NoAccess as err:
+        lifecycle.access_lost(deps, project.name, f"{repository.full_name}: {err}")
+        raise BuildRefused(f"{repository.full_name}: {err}", "no_access") from err
+    except access.GitHubUnavailable as err:
+        raise BuildRefused("GitHub could not be reached to check repository access", "github") from err
+
+
 def trigger_build(
     deps: Deps, project: Project, *, triggered_by: str, commit: str | None = None
 ) -> Deployment:
@@ -135,6 +148,7 @@ def _trigger(deps: Deps, project: Project, deployment: Deployment, event_log: Pr
     )
     if user is None or subscription is None:
         raise BuildRefused("the project's owner has no subscription", "no_subscription")
+    check_repository_access(deps, project, user)
     if not take_build_quota(deps, user.id, subscription.limits.daily_builds):
         raise BuildRefused(
             f"daily build quota of {subscription.limits.daily_builds} used up", "quota_exceeded"

@@ -37,9 +37,8 @@ def test_listrepository_shows_the_installations_repositories(api: Api, alice: st
     response = api.call("GET", "/api/resource/listrepository", session=alice)
     assert response["statusCode"] == 200
     assert {r["full_name"] for r in body(response)["repositories"]} == {"alice/shop", "alice/blog"}
-    # The listing used a metadata-only installation token.
-    (mint,) = [b for m, p, b in api.github.requests if p.endswith("/access_tokens")]
-    assert mint["permissions"] == {"metadata": "read"}
+    # The listing asked GitHub with alice's own token: no installation token was minted for it.
+    assert [p for _, p, _ in api.github.requests] == ["/user/installations/501/repositories"]
 
 
 def test_listrepository_without_an_installation_is_empty(api: Api) -> None:
