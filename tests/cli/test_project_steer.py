@@ -42,6 +42,7 @@ def world(monkeypatch: pytest.MonkeyPatch, github: GitHubStandIn) -> Iterator[Wo
     monkeypatch.setenv(names.Env.GITHUB_API_URL, github.url)
     with platform_world(monkeypatch, github_secret=github.secret()) as w:
         seed(w)
+        w.sign_in(github, "101")
         yield w
 
 
