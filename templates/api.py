@@ -151,8 +151,8 @@ def _token_key() -> Statement:
 def _build_trigger_rights() -> list[Statement]:
     """Starting a build (lambdas/shared/builds.py): write the build spec, nothing else in the bucket; the
     owner's repository access is checked with their GitHub token."""
-    return [_token_key(), allow(["s3:PutObject"], [Sub(f"arn:{PARTITION}:s3:::${{Bucket}}/*/{BUILD_SPEC_FILE}",
-                                         Bucket=Ref(ids.BUILD_BUCKET))])]
+    spec = Sub(f"arn:{PARTITION}:s3:::${{Bucket}}/*/{BUILD_SPEC_FILE}", Bucket=Ref(ids.BUILD_BUCKET))
+    return [_token_key(), allow(["s3:PutObject"], [spec])]
 
 
 def _rollback_rights(config: PlatformConfig) -> list[Statement]:

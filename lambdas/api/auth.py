@@ -142,11 +142,16 @@ def refresh(request: Request) -> dict[str, Any]:
         raise ApiError(401, "unauthenticated", "Your session has ended; please sign in again.")
     if session.expired(deps.now()):
         user = _renew_through_github(deps, user)
-    new = sessions.issue_session(key, domain=deps.domain, user_id=user.id, version=user.session_version,
-                                 now=deps.now)
-    expires = int(deps.now()) + sessions.SESSION_TTL
-    return json_response(200, {"message": "session refreshed", "expires_at": expires},
-                         cookies=[sessions.session_cookie(new)])
+    # Never past the session's absolute lifetime (`sessions.SESSION_LIFETIME`) from its sign-in.
+    ends = session.signed_in_at + sessions.SESSION_LIFETIME
+    try:
+        new = sessions.issue_session(key, domain=deps.domain, user_id=user.id, version=user.session_version,
+                                     now=deps.now, signed_in_at=session.signed_in_at)
+    except sessions.SessionError as err:
+        raise ApiError(401, "unauthenticated", "Your session has ended; please sign in again.") from err
+    expires = min(int(deps.now()) + sessions.SESSION_TTL, ends)
+    return json_response(200, {"message": "session refreshed", "expires_at": expires,
+                               "lifetime_ends_at": ends}, cookies=[sessions.session_cookie(new)])
 
 
 def _renew_through_github(deps: Deps, user: User) -> User:

@@ -164,6 +164,30 @@ def test_sessions_expire_and_refresh_rotates_the_github_token_every_time(api: Ap
         api.clock[0] += sessions.SESSION_TTL + 5
 
 
+def test_refresh_cannot_extend_a_session_past_its_absolute_lifetime(api: Api) -> None:
+    signed_in_at = int(api.clock[0])
+    session = cookie_values(sign_in(api))[names.SESSION_COOKIE]
+    ends = signed_in_at + sessions.SESSION_LIFETIME
+    # Refreshed, live or expired, every few hours: each new session still ends by the lifetime's end.
+    while api.clock[0] + sessions.SESSION_TTL < ends:
+        api.clock[0] += sessions.SESSION_TTL - 60
+        refreshed = api.call("POST", "/api/auth/refresh", session=session)
+        assert refreshed["statusCode"] == 200, refreshed["body"]
+        assert body(refreshed)["lifetime_ends_at"] == ends and body(refreshed)["expires_at"] <= ends
+        session = cookie_values(refreshed)[names.SESSION_COOKIE]
+    api.clock[0] = ends - 1
+    last = api.call("POST", "/api/auth/refresh", session=session)
+    assert last["statusCode"] == 200 and body(last)["expires_at"] == ends
+    session = cookie_values(last)[names.SESSION_COOKIE]
+    api.clock[0] = ends
+    assert api.call("GET", "/api/user/fetchinfo", session=session)["statusCode"] == 401
+    over = api.call("POST", "/api/auth/refresh", session=session)
+    assert over["statusCode"] == 401 and body(over)["error"]["code"] == "unauthenticated"
+    # Signing in again starts a new lifetime.
+    fresh = cookie_values(sign_in(api))[names.SESSION_COOKIE]
+    assert api.call("GET", "/api/user/fetchinfo", session=fresh)["statusCode"] == 200
+
+
 def test_refresh_of_a_live_session_needs_no_github(api: Api) -> None:
     _, session = api.add_user()
     api.github.down = True
