@@ -92,8 +92,9 @@ API_FUNCTIONS = (
         "api-resource",
         "resource",
         "resource",
-        # deployments rw: builds and rollbacks write deployment records (lambdas/shared/builds, releases)
-        {"users": "rw", "projects": "rw", "subscriptions": "r", "deployments": "rw"},
+        # deployments rw: builds and rollbacks write deployment records (lambdas/shared/builds, releases);
+        # nonces rw: alias claims (lambdas/shared/store.py)
+        {"users": "rw", "projects": "rw", "subscriptions": "r", "deployments": "rw", "nonces": "rw"},
         (ids.SESSION_KEY_SECRET, ids.TICKET_KEY_SECRET),
         github=True,
     ),
@@ -132,11 +133,16 @@ def _extra_rights(config: PlatformConfig, fn: ApiFunction) -> list[Statement]:
             _project_event_log_write(config),
             *_build_trigger_rights(),
             *_rollback_rights(config),
+            # An alias is claimed only while no project has that name (one transaction).
+            allow(["dynamodb:ConditionCheckItem"], [GetAtt(ids.TABLE_IDS["projects"], "Arn")]),
         ]
     if fn.module == "admin":
         # Listing every user (role managers) and every subscription: the only scans of the platform.
         scanned = [GetAtt(ids.TABLE_IDS[k], "Arn") for k in ("users", "subscriptions")]
-        return [_put_events(), allow(["logs:FilterLogEvents"], platform_groups), allow(TABLE_SCAN, scanned)]
+        # A role manager loses the role only while another one keeps it (one transaction).
+        keeper = allow(["dynamodb:ConditionCheckItem"], [GetAtt(ids.TABLE_IDS["users"], "Arn")])
+        return [_put_events(), allow(["logs:FilterLogEvents"], platform_groups), allow(TABLE_SCAN, scanned),
+                keeper]
     if fn.module == "webhook":
         return [_put_events(), _project_event_log_write(config), *_build_trigger_rights()]
     return []

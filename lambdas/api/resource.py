@@ -21,7 +21,7 @@ from lambdas.shared.entry import lambda_handler
 from lambdas.shared.http import json_response
 from lambdas.shared.log import log
 from lambdas.shared.models import Project, ProjectStatus, Repository, Subscription, User
-from lambdas.shared.store import Conflict
+from lambdas.shared.store import AliasTaken, Conflict
 
 COMMAND = r"^[^\x00-\x1f\x7f]*$"
 
@@ -240,20 +240,30 @@ def updatealias(request: Request) -> dict[str, Any]:
         holder = deps.routes.get(names.alias_key(alias))
         if (holder is not None and holder != project.name) or deps.store.projects.get(name=alias) is not None:
             raise ApiError(409, "alias_taken", f"The name {alias!r} is taken.")
+    # Claimed first, conditionally (a parallel claim of the same alias fails): only the claim's holder
+    # ever writes the alias's route.
+    try:
+        deps.store.claim_aliases(project.name, added)
+    except AliasTaken as err:
+        raise ApiError(409, "alias_taken", f"The name {err.alias!r} is taken.") from err
     puts = {names.alias_key(a): project.name for a in added}
     routes.update(deps.routes, puts)
-    try:
+    try:  # `aliases` unchanged since read: of two parallel updates of this project, one wins
         updated = deps.store.projects.update(
             {"name": project.name}, {"aliases": wanted, "updated_at": int(deps.now())},
-            "owner_id = :owner AND #st <> :deleting",
-            {":owner": user.id, ":deleting": ProjectStatus.DELETING.value}, extra_names={"#st": "status"},
+            "owner_id = :owner AND #st <> :deleting AND #a0 = :old",
+            {":owner": user.id, ":deleting": ProjectStatus.DELETING.value, ":old": project.aliases},
+            extra_names={"#st": "status"},
         )
     except Conflict as err:
         routes.update(deps.routes, {}, list(puts))
-        raise ApiError(409, "deleting", "The project is being deleted.") from err
+        deps.store.release_aliases(project.name, added)
+        raise ApiError(409, "conflict", "The project is being deleted or changed meanwhile; please try "
+                       "again.") from err
     # Only keys that still point at this project are removed.
     routes.update(deps.routes, {}, [names.alias_key(a) for a in removed
                                     if deps.routes.get(names.alias_key(a)) == project.name])
+    deps.store.release_aliases(project.name, removed)
     return json_response(200, {"message": "aliases updated", "project": project_view(updated)})
 
 
