@@ -183,7 +183,7 @@ def _environment(config: PlatformConfig, fn: ApiFunction) -> dict[str, object]:
     if fn.github:
         env[Env.GITHUB_SECRET_ARN] = Ref(PARAM_GITHUB_SECRET)
     if fn.module == "auth":  # registration (at sign-in) decides who becomes the first manager
-        env[Env.ADMIN_GITHUB_USER] = Ref(PARAM_ADMIN)
+        env[Env.ADMIN_GITHUB_ID] = Ref(PARAM_ADMIN)
     if fn.module in ("auth", "resource", "webhook"):  # users' GitHub tokens (lambdas/shared/access.py)
         env[Env.TOKEN_KEY_ARN] = GetAtt(ids.TOKEN_KEY, "Arn")
     if fn.module in ("resource", "admin", "webhook"):

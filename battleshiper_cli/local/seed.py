@@ -62,7 +62,7 @@ def before_stack(
     )["ARN"]
     return {
         "Domain": DOMAIN,
-        "AdminGitHubUser": LOGIN,
+        "AdminGitHubUser": str(github.account.id),  # setup resolves the admin login to its id
         "ArtifactsBucket": artifacts,
         "GitHubSecretArn": github_secret,
         "CertificateArn": f"arn:aws:acm:us-east-1:{ACCOUNT}:certificate/local",

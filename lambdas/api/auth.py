@@ -1,7 +1,7 @@
 """Sign-in with GitHub (OAuth with state and PKCE), session refresh and sign-out.
 
-`callback` registers a first-time user (the operator's administrator gets ROLE_MANAGER, once, bound
-to the numeric GitHub id: reference defect 8) and updates a known one. The GitHub refresh token is
+`callback` registers a first-time user (the operator's administrator, named by numeric GitHub id,
+gets ROLE_MANAGER, once: reference defect 8) and updates a known one. The GitHub refresh token is
 kept KMS-encrypted; `refresh` renews an expired session with it and stores the rotated one.
 """
 
@@ -73,8 +73,10 @@ def _register_or_update(deps: Deps, gh: GitHubUser, installation: int | None, gr
     existing = deps.store.users.get(id=user_id)
     if existing is None:
         roles = [Role.USER]
-        admin = deps.env.get(Env.ADMIN_GITHUB_USER, "").strip()
-        if admin and admin.casefold() == gh.login.casefold() and deps.store.claim_nonce(
+        # The id `battleshiper setup` resolved the operator's login to: a renamed or re-claimed login
+        # matches nothing.
+        admin = deps.env.get(Env.ADMIN_GITHUB_ID, "").strip()
+        if admin and admin == str(gh.id) and deps.store.claim_nonce(
             BOOTSTRAP_NONCE, BOOTSTRAP_EXPIRY
         ):
             roles.append(Role.ROLE_MANAGER)
