@@ -166,8 +166,8 @@ def _secret_value(props: Mapping[str, Any]) -> str:
 def provision(
     aws: Any, template: Mapping[str, Any], parameters: dict[str, str], stack: str
 ) -> Resolver:
-    """Create the template's tables, buckets, secrets, KMS key, log groups, bus and queues in moto; the
-    returned resolver maps every Ref/GetAtt of the template to what was created."""
+    """Create the template's tables, buckets, secrets, KMS key and alias, log groups, bus and queues in
+    moto; the returned resolver maps every Ref/GetAtt of the template to what was created."""
     resolver = Resolver(parameters)
     resources: Mapping[str, Any] = template["Resources"]
     dynamodb, s3, sm = aws.client("dynamodb"), aws.client("s3"), aws.client("secretsmanager")
@@ -197,6 +197,9 @@ def provision(
             arn = kms.create_key(Description=props.get("Description", ""))["KeyMetadata"]["Arn"]
             resolver.refs[logical_id] = arn.rsplit("/", 1)[-1]
             resolver.attributes[(logical_id, "Arn")] = arn
+        elif kind == "AWS::KMS::Alias":  # after its key: resources go in logical id order
+            kms.create_alias(AliasName=props["AliasName"], TargetKeyId=props["TargetKeyId"])
+            resolver.refs[logical_id] = props["AliasName"]
         elif kind == "AWS::Logs::LogGroup":
             logs.create_log_group(logGroupName=props["LogGroupName"])
             resolver.refs[logical_id] = props["LogGroupName"]

@@ -145,3 +145,16 @@ def test_a_revoked_github_grant_asks_to_sign_in_again(api: Api, org: dict[str, s
     response = api.call("GET", "/api/resource/listrepository", session=org["alice"])
     assert response["statusCode"] == 403
     assert body(response)["error"]["code"] == "github_sign_in_needed"
+
+
+def test_a_push_renews_the_owners_expired_token_and_builds(api: Api, org: dict[str, str]) -> None:
+    assert create(api, org["alice"], "secret", SECRET_REPO.id)["statusCode"] == 201
+    ready(api, "secret")
+    api.pipeline_events()
+    before = api.store.users.get(id="1001")
+    assert before is not None
+    api.store.users.update({"id": "1001"}, {"github_token_expires_at": 0})
+    result = push(api, SECRET_REPO.id, "d-2")
+    assert [b["project"] for b in result["builds"]] == ["secret"], result
+    after = api.store.users.get(id="1001")
+    assert after is not None and after.github_refresh_token != before.github_refresh_token
