@@ -4,6 +4,7 @@ forward). Commands only parse options and print; the work and its order live her
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
@@ -13,6 +14,7 @@ from typing import Any, Literal
 import botocore.exceptions
 from rich.markup import escape
 
+from battleshiper_cli import admin_id
 from battleshiper_cli.artifacts import (
     UploadReport,
     ensure_artifacts_bucket,
@@ -235,6 +237,7 @@ def update_parameters(given: Mapping[str, str | None], bucket: str, account: Acc
 def setup(c: Context, params: Parameters, *, build_dir: Path) -> Result:
     account = preflight(c, params, "setup")  # reads only: its report helps even when we then refuse
     require_answer(c)
+    params = dataclasses.replace(params, admin=admin_id.resolve(c, params.admin))  # the stack holds the id
     artifacts = package(c.stack_name, build_dir)
     d = Installer(c, account)
     body = d.template(artifacts)
@@ -280,6 +283,7 @@ def update(c: Context, given: Mapping[str, str | None], *, build_dir: Path,
     account = preflight(c, params, "update", current)
     if not diff:
         require_answer(c)
+    given = admin_id.for_update(c, given, current)
     artifacts = package(c.stack_name, build_dir)
     d = Installer(c, account)
     body = d.template(artifacts)

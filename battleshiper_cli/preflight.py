@@ -226,8 +226,8 @@ def parameter_checks(params: Parameters) -> list[Check]:
     checks = []
     for p, o in OPERATOR_PARAMETERS:
         value = getattr(params, o.field)
-        ok = matches(p.pattern, value)
-        checks.append(Check(o.check, ok, value if ok else f"{value!r} is not {p.constraint}"))
+        ok = matches(o.pattern or p.pattern, value)
+        checks.append(Check(o.check, ok, value if ok else f"{value!r} is not {o.constraint or p.constraint}"))
     return checks
 
 

@@ -91,8 +91,9 @@ API_FUNCTIONS = (
         "api-resource",
         "resource",
         "resource",
-        # deployments rw: builds and rollbacks write deployment records (lambdas/shared/builds, releases)
-        {"users": "rw", "projects": "rw", "subscriptions": "r", "deployments": "rw"},
+        # deployments rw: builds and rollbacks write deployment records (lambdas/shared/builds, releases);
+        # nonces rw: alias claims (lambdas/shared/store.py)
+        {"users": "rw", "projects": "rw", "subscriptions": "r", "deployments": "rw", "nonces": "rw"},
         (ids.SESSION_KEY_SECRET, ids.TICKET_KEY_SECRET),
         github=True,
     ),
@@ -121,7 +122,7 @@ def _extra_rights(config: PlatformConfig, fn: ApiFunction) -> list[Statement]:
         arn("logs", f"log-group:{config.names.platform_log_group(k)}:*") for k in PLATFORM_LOG_KINDS
     ]
     if fn.module == "auth":
-        return [allow(["kms:Encrypt", "kms:Decrypt"], [GetAtt(ids.TOKEN_KEY, "Arn")])]
+        return [_token_key()]
     if fn.module == "resource":
         return [
             put_events(),
@@ -131,20 +132,32 @@ def _extra_rights(config: PlatformConfig, fn: ApiFunction) -> list[Statement]:
             _project_event_log_write(config),
             *_build_trigger_rights(),
             *_rollback_rights(config),
+            # An alias is claimed only while no project has that name (one transaction).
+            allow(["dynamodb:ConditionCheckItem"], [GetAtt(ids.TABLE_IDS["projects"], "Arn")]),
         ]
     if fn.module == "admin":
         # Listing every user (role managers) and every subscription: the only scans of the platform.
         scanned = [GetAtt(ids.TABLE_IDS[k], "Arn") for k in ("users", "subscriptions")]
-        return [put_events(), allow(["logs:FilterLogEvents"], platform_groups), allow(TABLE_SCAN, scanned)]
+        # A role manager loses the role only while another one keeps it (one transaction).
+        keeper = allow(["dynamodb:ConditionCheckItem"], [GetAtt(ids.TABLE_IDS["users"], "Arn")])
+        return [put_events(), allow(["logs:FilterLogEvents"], platform_groups), allow(TABLE_SCAN, scanned),
+                keeper]
     if fn.module == "webhook":
         return [put_events(), _project_event_log_write(config), *_build_trigger_rights()]
     return []
 
 
+def _token_key() -> Statement:
+    """The users' GitHub tokens at rest (lambdas/shared/tokens.py): decrypted to ask GitHub what a user
+    can access, encrypted again when a renewal rotates them (lambdas/shared/access.py)."""
+    return allow(["kms:Encrypt", "kms:Decrypt"], [GetAtt(ids.TOKEN_KEY, "Arn")])
+
+
 def _build_trigger_rights() -> list[Statement]:
-    """Starting a build (lambdas/shared/builds.py): write the build spec, nothing else in the bucket."""
-    return [allow(["s3:PutObject"], [Sub(f"arn:{PARTITION}:s3:::${{Bucket}}/*/{BUILD_SPEC_FILE}",
-                                         Bucket=Ref(ids.BUILD_BUCKET))])]
+    """Starting a build (lambdas/shared/builds.py): write the build spec, nothing else in the bucket; the
+    owner's repository access is checked with their GitHub token."""
+    spec = Sub(f"arn:{PARTITION}:s3:::${{Bucket}}/*/{BUILD_SPEC_FILE}", Bucket=Ref(ids.BUILD_BUCKET))
+    return [_token_key(), allow(["s3:PutObject"], [spec])]
 
 
 def _rollback_rights(config: PlatformConfig) -> list[Statement]:
@@ -169,8 +182,8 @@ def _environment(config: PlatformConfig, fn: ApiFunction) -> dict[str, object]:
     if fn.github:
         env[Env.GITHUB_SECRET_ARN] = Ref(PARAM_GITHUB_SECRET)
     if fn.module == "auth":  # registration (at sign-in) decides who becomes the first manager
-        env[Env.ADMIN_GITHUB_USER] = Ref(PARAM_ADMIN)
-    if fn.module == "auth":
+        env[Env.ADMIN_GITHUB_ID] = Ref(PARAM_ADMIN)
+    if fn.module in ("auth", "resource", "webhook"):  # users' GitHub tokens (lambdas/shared/access.py)
         env[Env.TOKEN_KEY_ARN] = GetAtt(ids.TOKEN_KEY, "Arn")
     if fn.module in ("resource", "admin", "webhook"):
         env[Env.EVENT_BUS] = Ref(ids.EVENT_BUS)

@@ -23,6 +23,7 @@ DOMAIN_PATTERN = r"^(?=.{4,200}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,
 US_EAST_1_CERTIFICATE_PATTERN = r"^arn:aws[a-z-]*:acm:us-east-1:\d{12}:certificate/[0-9a-f-]{36}$"
 SECRET_ARN_PATTERN = r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$"
 GITHUB_USER_PATTERN = r"^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}$"
+GITHUB_USER_ID_PATTERN = r"^[1-9][0-9]{0,19}$"
 BUCKET_PATTERN = r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"
 ZONE_NAME_PATTERN = r"^[a-z]{2}(-[a-z]+)+-\d+[a-z]$"  # e.g. us-east-1a, ap-northeast-1c
 # 1 to 10000: API Gateway's default account quota is 10,000 requests per second (burst 5,000), shared by
@@ -39,6 +40,10 @@ class Operator:
     check: str  # preflight check name
     setup_help: str
     update_help: str
+    # What the option takes, when the CLI turns it into the parameter's value (the admin's login,
+    # resolved to its numeric id): its pattern and constraint; None: the parameter's own.
+    pattern: str | None = None
+    constraint: str | None = None
     default: str | None = None  # setup: optional with this value (else required); also the template's
 
     @property
@@ -132,16 +137,22 @@ PLATFORM_PARAMETERS = (
             "New GitHub App secret.",
         ),
     ),
+    # A numeric id, never the login: logins can be renamed and re-claimed by someone else.
     PlatformParameter(
         PARAM_ADMIN,
-        "GitHub user name that becomes the platform's first manager",
-        GITHUB_USER_PATTERN,
-        "a GitHub user name",
+        "Numeric GitHub user id of the platform's first manager (setup resolves --admin's login to it)",
+        GITHUB_USER_ID_PATTERN,
+        "a numeric GitHub user id",
         operator=Operator(
             "admin",
             "admin GitHub user",
-            "GitHub user name that becomes the first manager.",
-            "New first-manager GitHub user name.",
+            "GitHub login of the first manager. Resolved once, now, to its numeric user id (GitHub's "
+            "public GET /users/{login}); the platform binds the role to that id, so a later rename or "
+            "re-claimed login grants nothing.",
+            "New first manager's GitHub login, resolved to its numeric user id (default: keep the "
+            "current id).",
+            GITHUB_USER_PATTERN,
+            "a GitHub user name",
         ),
     ),
     # Stage throttling keeps one API from taking the account's API Gateway quota from the other: a flood

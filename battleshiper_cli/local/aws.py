@@ -173,9 +173,9 @@ def _secret_value(props: Mapping[str, Any]) -> str:
 def provision(
     aws: Any, template: Mapping[str, Any], parameters: dict[str, str], stack: str
 ) -> Resolver:
-    """Create the template's tables, buckets, secrets, KMS key, log groups, bus and queues in moto; the
-    returned resolver maps every Ref/GetAtt of the template to what was created. Parameters not given
-    take their template defaults, as CloudFormation gives them."""
+    """Create the template's tables, buckets, secrets, KMS key and alias, log groups, bus and queues in
+    moto; the returned resolver maps every Ref/GetAtt of the template to what was created. Parameters not
+    given take their template defaults, as CloudFormation gives them."""
     defaults = {k: str(v["Default"]) for k, v in template.get("Parameters", {}).items() if "Default" in v}
     resolver = Resolver(defaults | parameters)
     resources: Mapping[str, Any] = template["Resources"]
@@ -206,6 +206,9 @@ def provision(
             arn = kms.create_key(Description=props.get("Description", ""))["KeyMetadata"]["Arn"]
             resolver.refs[logical_id] = arn.rsplit("/", 1)[-1]
             resolver.attributes[(logical_id, "Arn")] = arn
+        elif kind == "AWS::KMS::Alias":  # after its key: resources go in logical id order
+            kms.create_alias(AliasName=props["AliasName"], TargetKeyId=props["TargetKeyId"])
+            resolver.refs[logical_id] = props["AliasName"]
         elif kind == "AWS::Logs::LogGroup":
             logs.create_log_group(logGroupName=props["LogGroupName"])
             resolver.refs[logical_id] = props["LogGroupName"]

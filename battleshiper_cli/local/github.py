@@ -5,7 +5,9 @@ needs: bare git repositories in a folder (cloned over `file://`), and a signed `
 
 It checks what GitHub checks: client credentials, single-use codes bound to the redirect URI and the
 PKCE challenge, single-use rotating refresh tokens, RS256 App JWTs (issuer, `iat`/`exp`), and
-installation tokens limited to the repositories and permissions they were minted for.
+installation tokens limited to the repositories and permissions they were minted for. An installation
+on an organisation has members, each with access to some of its repositories: a user's token lists
+only the installations and repositories that user can access, as GitHub's do.
 """
 
 from __future__ import annotations
@@ -61,6 +63,17 @@ class AppInstallation:
     id: int
     account: Account
     repositories: list[Repo] = field(default_factory=list)
+    # Organisation members: user id -> ids of the repositories they have access to. The account an
+    # installation is on (a user's own) accesses every repository of it.
+    members: dict[int, set[int]] = field(default_factory=dict)
+
+    def accessible(self, user_id: int) -> list[Repo] | None:
+        """The repositories `user_id` can access; None when the user cannot see the installation."""
+        if user_id == self.account.id:
+            return list(self.repositories)
+        if user_id not in self.members:
+            return None
+        return [r for r in self.repositories if r.id in self.members[user_id]]
 
 
 @dataclass
@@ -140,6 +153,19 @@ class GitHubStandIn:
     def install(self, installation_id: int, account: Account, repositories: list[Repo]) -> AppInstallation:
         self.installations[installation_id] = AppInstallation(installation_id, account, repositories)
         return self.installations[installation_id]
+
+    def grant_access(self, installation_id: int, user: Account, repository_ids: list[int]) -> None:
+        """Make `user` a member of the installation's organisation with access to these repositories
+        (an empty list: a member who sees the installation but none of its repositories)."""
+        self.installations[installation_id].members[user.id] = set(repository_ids)
+
+    def revoke_access(self, installation_id: int, user: Account, repository_id: int) -> None:
+        self.installations[installation_id].members.get(user.id, set()).discard(repository_id)
+
+    def sign_in(self, account_id: int) -> dict[str, Any]:
+        """A user access token and refresh token for the account, as the OAuth flow grants them."""
+        with self.lock:
+            return self._grant(account_id)
 
     def issue_refresh_token(self, account_id: int) -> str:
         token = "ghr_" + secrets.token_hex(16)
@@ -246,21 +272,15 @@ class GitHubStandIn:
                 },
                 {},
             )
-        if method == "GET" and url.path == "/user/installations":
-            account_id = self.access_tokens.get(bearer)
-            if account_id is None:
-                return 401, {"message": "Bad credentials"}, {}
-            mine = [i for i in self.installations.values() if i.account.id == account_id]
-            return (
-                200,
-                {
-                    "total_count": len(mine),
-                    "installations": [
-                        {"id": i.id, "account": {"id": i.account.id, "login": i.account.login}} for i in mine
-                    ],
-                },
-                {},
-            )
+        if method == "GET" and url.path.startswith("/user/installations"):
+            return self._user_installations(url.path, bearer, query)
+        if method == "GET" and url.path.startswith("/users/"):
+            login = urllib.parse.unquote(url.path.removeprefix("/users/"))
+            found = next((a for a in self.accounts.values() if a.login.casefold() == login.casefold()), None)
+            if found is None:
+                return 404, {"message": "Not Found"}, {}
+            return 200, {"id": found.id, "login": found.login, "name": found.name,
+                         "avatar_url": found.avatar_url}, {}
         parts = url.path.strip("/").split("/")
         if (
             method == "POST"
@@ -304,6 +324,30 @@ class GitHubStandIn:
             chunk = repos[(page - 1) * per_page : page * per_page]
             return 200, {"total_count": len(repos), "repositories": [r.json() for r in chunk]}, {}
         return 404, {"message": "Not Found"}, {}
+
+    def _user_installations(
+        self, path: str, bearer: str, query: dict[str, str]
+    ) -> tuple[int, Any, dict[str, str]]:
+        """`/user/installations` and `/user/installations/{id}/repositories`, with a user's token."""
+        account_id = self.access_tokens.get(bearer)
+        if account_id is None:
+            return 401, {"message": "Bad credentials"}, {}
+        parts = path.strip("/").split("/")
+        if len(parts) == 2:
+            mine = [i for i in self.installations.values() if i.accessible(account_id) is not None]
+            return 200, {
+                "total_count": len(mine),
+                "installations": [
+                    {"id": i.id, "account": {"id": i.account.id, "login": i.account.login}} for i in mine
+                ],
+            }, {}
+        installation = self.installations.get(int(parts[2])) if parts[2].isdigit() else None
+        repos = installation.accessible(account_id) if installation else None
+        if len(parts) != 4 or parts[3] != "repositories" or repos is None:
+            return 404, {"message": "Not Found"}, {}
+        per_page, page = int(query.get("per_page", 30)), int(query.get("page", 1))
+        chunk = repos[(page - 1) * per_page : page * per_page]
+        return 200, {"total_count": len(repos), "repositories": [r.json() for r in chunk]}, {}
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         stand_in = self

@@ -102,7 +102,7 @@ class LocalPlatform:
         self._start_stand_ins()
         triggers.wire_rules(self.wiring, self.template, self.resolver, self.bus)
         self._start_edge()
-        seed.local_user(self.store, self.github)
+        seed.local_user(self.store, self.github, self.aws.client("kms"), self.names.token_key_alias)
         self._start_control(parameters)
 
     def _wire_functions(self) -> None:

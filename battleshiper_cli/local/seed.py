@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import time
 import urllib.error
 import urllib.request
 import zipfile
@@ -14,7 +15,7 @@ from typing import Any
 
 from battleshiper_cli.local.aws import ACCOUNT, REGION, MotoServer
 from battleshiper_cli.local.git_host import LocalGitHub
-from lambdas.shared import names, sessions
+from lambdas.shared import names, sessions, tokens
 from lambdas.shared.models import Limits, Role, Subscription, User
 from lambdas.shared.names import Names
 from lambdas.shared.secrets import Secrets
@@ -61,7 +62,7 @@ def before_stack(
     )["ARN"]
     return {
         "Domain": DOMAIN,
-        "AdminGitHubUser": LOGIN,
+        "AdminGitHubUser": str(github.account.id),  # setup resolves the admin login to its id
         "ArtifactsBucket": artifacts,
         "GitHubSecretArn": github_secret,
         "CertificateArn": f"arn:aws:acm:us-east-1:{ACCOUNT}:certificate/local",
@@ -70,9 +71,10 @@ def before_stack(
     }
 
 
-def local_user(store: Store, github: LocalGitHub) -> None:
+def local_user(store: Store, github: LocalGitHub, kms: Any, token_key: str) -> None:
     """The local user exists before the first sign-in, with a subscription and every role, so a
-    newcomer can create projects at once (in AWS an administrator grants these)."""
+    newcomer can create projects at once (in AWS an administrator grants these), and holds a GitHub
+    grant as a signed-in user does: repository access is asked with it (lambdas/shared/access.py)."""
     store.subscriptions.put(
         Subscription(
             id=SUBSCRIPTION,
@@ -80,14 +82,19 @@ def local_user(store: Store, github: LocalGitHub) -> None:
             limits=Limits(project_count=20, alias_count=20, daily_builds=1000),
         )
     )
+    user_id = str(github.account.id)
+    grant = github.sign_in(github.account.id)
     store.users.put(
         User(
-            id=str(github.account.id),
+            id=user_id,
             login=LOGIN,
             name=LOGIN,
             roles=list(Role),
             subscription_id=SUBSCRIPTION,
             installation_id=github.installation.id,
+            github_access_token=tokens.encrypt(kms, token_key, grant["access_token"], user_id),
+            github_refresh_token=tokens.encrypt(kms, token_key, grant["refresh_token"], user_id),
+            github_token_expires_at=int(time.time()) + int(grant["expires_in"]),
         )
     )
 

@@ -46,6 +46,8 @@ def pipeline_env(c: Context, platform: Platform) -> dict[str, str]:
         Env.GITHUB_SECRET_ARN: parameters(platform.stack).get(PARAM_GITHUB_SECRET, ""),
         Env.BUILD_BUCKET: outputs.get(ids.OUTPUT_BUILD_BUCKET, ""),
         Env.PROJECT_BUCKET: outputs.get(ids.OUTPUT_PROJECT_BUCKET, ""),
+        # A build checks the owner's GitHub access with their token (KMS takes the alias too).
+        Env.TOKEN_KEY_ARN: platform.names.token_key_alias,
     }
     # The local platform points GitHub at its stand-in.
     for variable in (Env.GITHUB_URL, Env.GITHUB_API_URL):

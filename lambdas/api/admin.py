@@ -21,7 +21,7 @@ from lambdas.shared.http import json_response
 from lambdas.shared.log import log
 from lambdas.shared.models import Limits, Role, Subscription, User
 from lambdas.shared.rbac import Permission
-from lambdas.shared.store import Conflict
+from lambdas.shared.store import Conflict, KeeperLost
 
 USER_ID = r"^[0-9]{1,20}$"
 
@@ -120,6 +120,18 @@ def _role_managers(request: Request) -> set[str]:
     return {u.id for u in deps_of(request).store.users.scan() if Role.ROLE_MANAGER in u.roles}
 
 
+def _demote(request: Request, target: User, roles: list[str]) -> User:
+    """Take ROLE_MANAGER away only while another user keeps it, checked in the same transaction as the
+    write: two managers removing each other at once cannot leave none."""
+    store = deps_of(request).store
+    for keeper in sorted(_role_managers(request) - {target.id}):
+        try:
+            return store.set_roles_kept(target, roles, keeper, Role.ROLE_MANAGER.value)
+        except KeeperLost:
+            continue  # lost the role meanwhile: another may keep it
+    raise ApiError(409, "last_role_manager", "The last ROLE_MANAGER cannot lose the role.")
+
+
 def updaterole(request: Request) -> dict[str, Any]:
     """Known roles only; USER always stays; nobody adds roles to themselves (reference defect 9); the
     last ROLE_MANAGER stays one. The target's sessions end, so new roles apply at once."""
@@ -130,15 +142,15 @@ def updaterole(request: Request) -> dict[str, Any]:
     roles = [Role.USER, *sorted({r for r in body.rbac_roles if r != Role.USER})]
     if target.id == actor.id and not set(roles) <= set(target.roles):
         raise ApiError(403, "forbidden", "You cannot give yourself roles.")
-    if (Role.ROLE_MANAGER in target.roles and Role.ROLE_MANAGER not in roles
-            and _role_managers(request) <= {target.id}):
-        raise ApiError(409, "last_role_manager", "The last ROLE_MANAGER cannot lose the role.")
     try:
-        updated = deps.store.users.update(
-            {"id": target.id},
-            {"roles": [r.value for r in roles], "session_version": target.session_version + 1},
-            "session_version = :v", {":v": target.session_version},
-        )
+        if Role.ROLE_MANAGER in target.roles and Role.ROLE_MANAGER not in roles:
+            updated = _demote(request, target, [r.value for r in roles])
+        else:
+            updated = deps.store.users.update(
+                {"id": target.id},
+                {"roles": [r.value for r in roles], "session_version": target.session_version + 1},
+                "session_version = :v", {":v": target.session_version},
+            )
     except Conflict as err:
         raise ApiError(409, "conflict", "The user changed meanwhile; please try again.") from err
     _audit(actor, "updaterole", target=target.id, roles=[r.value for r in roles],

@@ -1,7 +1,7 @@
 """Sign-in with GitHub (OAuth with state and PKCE), session refresh and sign-out.
 
-`callback` registers a first-time user (the operator's administrator gets ROLE_MANAGER, once, bound
-to the numeric GitHub id: reference defect 8) and updates a known one. The GitHub refresh token is
+`callback` registers a first-time user (the operator's administrator, named by numeric GitHub id,
+gets ROLE_MANAGER, once: reference defect 8) and updates a known one. The GitHub refresh token is
 kept KMS-encrypted; `refresh` renews an expired session with it and stores the rotated one.
 """
 
@@ -13,11 +13,11 @@ import urllib.parse
 from typing import Any
 
 from lambdas.api.context import api_function, deps_of
-from lambdas.shared import sessions, tokens
+from lambdas.shared import access, sessions, tokens
 from lambdas.shared.api import ApiError, QueryModel, Request, redirect
 from lambdas.shared.deps import Deps
 from lambdas.shared.entry import lambda_handler
-from lambdas.shared.github import GitHubError, GitHubUser, Installation
+from lambdas.shared.github import GitHubError, GitHubUser, Installation, OAuthTokens
 from lambdas.shared.http import json_response
 from lambdas.shared.log import log
 from lambdas.shared.models import Role, User
@@ -63,20 +63,20 @@ def _installation(found: list[Installation], user_id: int) -> int | None:
     return chosen[0].id if chosen else None
 
 
-def _register_or_update(deps: Deps, gh: GitHubUser, installation: int | None, refresh: str | None) -> User:
+def _register_or_update(deps: Deps, gh: GitHubUser, installation: int | None, grant: OAuthTokens) -> User:
     user_id = str(gh.id)
-    encrypted = (
-        tokens.encrypt(deps.client("kms"), deps.env[Env.TOKEN_KEY_ARN], refresh, user_id) if refresh else None
-    )
+    # The user's own token: what they can access is asked with it (lambdas/shared/access.py).
     profile: dict[str, Any] = {"login": gh.login, "name": gh.name, "avatar_url": gh.avatar_url,
-                               "github_refresh_token": encrypted}
+                               "github_refresh_token": None, **access.token_values(deps, user_id, grant)}
     if installation is not None:
         profile["installation_id"] = installation
     existing = deps.store.users.get(id=user_id)
     if existing is None:
         roles = [Role.USER]
-        admin = deps.env.get(Env.ADMIN_GITHUB_USER, "").strip()
-        if admin and admin.casefold() == gh.login.casefold() and deps.store.claim_nonce(
+        # The id `battleshiper setup` resolved the operator's login to: a renamed or re-claimed login
+        # matches nothing.
+        admin = deps.env.get(Env.ADMIN_GITHUB_ID, "").strip()
+        if admin and admin == str(gh.id) and deps.store.claim_nonce(
             BOOTSTRAP_NONCE, BOOTSTRAP_EXPIRY
         ):
             roles.append(Role.ROLE_MANAGER)
@@ -120,7 +120,7 @@ def callback(request: Request) -> dict[str, Any]:
         installation = _installation(deps.github.user_installations(grant.access_token), gh.id)
     except GitHubError:
         installation = None  # not fatal: listing repositories will say the App is not installed
-    user = _register_or_update(deps, gh, installation, grant.refresh_token)
+    user = _register_or_update(deps, gh, installation, grant)
     session = sessions.issue_session(
         deps.session_key(), domain=deps.domain, user_id=user.id, version=user.session_version, now=deps.now
     )
@@ -144,11 +144,16 @@ def refresh(request: Request) -> dict[str, Any]:
         raise ApiError(401, "unauthenticated", "Your session has ended; please sign in again.")
     if session.expired(deps.now()):
         user = _renew_through_github(deps, user)
-    new = sessions.issue_session(key, domain=deps.domain, user_id=user.id, version=user.session_version,
-                                 now=deps.now)
-    expires = int(deps.now()) + sessions.SESSION_TTL
-    return json_response(200, {"message": "session refreshed", "expires_at": expires},
-                         cookies=[sessions.session_cookie(new)])
+    # Never past the session's absolute lifetime (`sessions.SESSION_LIFETIME`) from its sign-in.
+    ends = session.signed_in_at + sessions.SESSION_LIFETIME
+    try:
+        new = sessions.issue_session(key, domain=deps.domain, user_id=user.id, version=user.session_version,
+                                     now=deps.now, signed_in_at=session.signed_in_at)
+    except sessions.SessionError as err:
+        raise ApiError(401, "unauthenticated", "Your session has ended; please sign in again.") from err
+    expires = min(int(deps.now()) + sessions.SESSION_TTL, ends)
+    return json_response(200, {"message": "session refreshed", "expires_at": expires,
+                               "lifetime_ends_at": ends}, cookies=[sessions.session_cookie(new)])
 
 
 def _renew_through_github(deps: Deps, user: User) -> User:
@@ -165,10 +170,8 @@ def _renew_through_github(deps: Deps, user: User) -> User:
         raise ApiError(502, "github_unavailable", "GitHub could not be reached; please try again.") from err
     if str(gh.id) != user.id:
         raise ApiError(401, "unauthenticated", "Please sign in again.")
-    values: dict[str, Any] = {"login": gh.login, "name": gh.name, "avatar_url": gh.avatar_url}
-    if grant.refresh_token:  # single use: keep the new one, or the next refresh fails (defect 46)
-        values["github_refresh_token"] = tokens.encrypt(kms, deps.env[Env.TOKEN_KEY_ARN], grant.refresh_token,
-                                                        user.id)
+    values: dict[str, Any] = {"login": gh.login, "name": gh.name, "avatar_url": gh.avatar_url,
+                              **access.token_values(deps, user.id, grant)}
     try:
         return deps.store.users.update({"id": user.id}, values, "session_version = :v",
                                        {":v": user.session_version})
@@ -187,7 +190,8 @@ def logout(request: Request) -> dict[str, Any]:
                                               accept_expired=True, now=deps.now)
             deps.store.users.update(
                 {"id": session.user_id},
-                {"session_version": session.version + 1, "github_refresh_token": None},
+                {"session_version": session.version + 1, "github_refresh_token": None,
+                 "github_access_token": None},
                 "session_version = :v",
                 {":v": session.version},
             )

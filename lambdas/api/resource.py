@@ -11,17 +11,17 @@ from pydantic import AfterValidator, Field, field_validator
 
 from lambdas.api import logs as log_reader
 from lambdas.api.context import api_function, authenticate, deps_of
+from lambdas.api.repositories import accessible_repository, listrepository
 from lambdas.api.views import deployment_view, project_view
 from lambdas.shared import events, lifecycle, names, quotas, releases, routes
 from lambdas.shared.api import ApiError, QueryModel, Request, RequestModel
 from lambdas.shared.builds import BuildRefused, trigger_build
 from lambdas.shared.deps import Deps
 from lambdas.shared.entry import lambda_handler
-from lambdas.shared.github import GitHubError, RepositoryInfo
 from lambdas.shared.http import json_response
 from lambdas.shared.log import log
 from lambdas.shared.models import Project, ProjectStatus, Repository, Subscription, User
-from lambdas.shared.store import Conflict
+from lambdas.shared.store import AliasTaken, Conflict
 
 COMMAND = r"^[^\x00-\x1f\x7f]*$"
 
@@ -124,20 +124,6 @@ def _subscription(deps: Deps, user: User) -> Subscription:
     return subscription
 
 
-def _installed_repository(deps: Deps, user: User, repository_id: int) -> RepositoryInfo:
-    """The repository, if the user's GitHub App installation covers it (reference defect 11)."""
-    if user.installation_id is None:
-        raise ApiError(403, "app_not_installed", "Install the GitHub App on your account first.")
-    try:
-        repositories = deps.github.installation_repositories(user.installation_id)
-    except GitHubError as err:
-        raise ApiError(502, "github_unavailable", "GitHub could not be reached; please try again.") from err
-    found = next((r for r in repositories if r.id == repository_id), None)
-    if found is None:
-        raise ApiError(403, "repository_not_installed", "That repository is not part of your installation.")
-    return found
-
-
 def _cursor(value: str | None, pattern: str) -> str | None:
     if value is not None and not re.fullmatch(pattern, value):
         raise ApiError(400, "invalid_request", "next: not a cursor from an earlier page.")
@@ -145,27 +131,6 @@ def _cursor(value: str | None, pattern: str) -> str | None:
 
 
 # --- endpoints -----------------------------------------------------------------------------------
-
-
-def listrepository(request: Request) -> dict[str, Any]:
-    user = authenticate(request)
-    deps = deps_of(request)
-    if user.installation_id is None:
-        return json_response(200, {"message": "GitHub App not installed", "installation_id": None,
-                                   "repositories": []})
-    try:
-        repositories = deps.github.installation_repositories(user.installation_id)
-    except GitHubError as err:
-        raise ApiError(502, "github_unavailable", "GitHub could not be reached; please try again.") from err
-    return json_response(200, {
-        "message": "repositories",
-        "installation_id": user.installation_id,
-        "repositories": [
-            {"id": r.id, "name": r.name, "full_name": r.full_name, "private": r.private,
-             "default_branch": r.default_branch}
-            for r in repositories
-        ],
-    })
 
 
 def listproject(request: Request) -> dict[str, Any]:
@@ -192,7 +157,7 @@ def createproject(request: Request) -> dict[str, Any]:
         raise ApiError(400, "invalid_name", f"A project name is a DNS label of 1-{names.MAX_PROJECT_NAME} "
                        "lowercase letters, digits and single hyphens, and not a reserved name.")
     subscription = _subscription(deps, user)
-    repository = _installed_repository(deps, user, body.repository_id)
+    repository = accessible_repository(deps, user, body.repository_id)
     assert user.installation_id is not None
     if deps.routes.get(names.alias_key(name)) is not None:
         raise ApiError(409, "name_taken", f"The name {name!r} is taken.")
@@ -238,7 +203,7 @@ def updateproject(request: Request) -> dict[str, Any]:
                                                    "output_directory"}).items() if v is not None
     }
     if body.repository_id is not None and body.repository_id != project.repository.id:
-        repository = _installed_repository(deps, user, body.repository_id)
+        repository = accessible_repository(deps, user, body.repository_id)
         assert user.installation_id is not None
         values["repository"] = Repository(id=repository.id, full_name=repository.full_name,
                                           installation_id=user.installation_id).model_dump()
@@ -275,25 +240,36 @@ def updatealias(request: Request) -> dict[str, Any]:
         holder = deps.routes.get(names.alias_key(alias))
         if (holder is not None and holder != project.name) or deps.store.projects.get(name=alias) is not None:
             raise ApiError(409, "alias_taken", f"The name {alias!r} is taken.")
+    # Claimed first, conditionally (a parallel claim of the same alias fails): only the claim's holder
+    # ever writes the alias's route.
+    try:
+        deps.store.claim_aliases(project.name, added)
+    except AliasTaken as err:
+        raise ApiError(409, "alias_taken", f"The name {err.alias!r} is taken.") from err
     puts = {names.alias_key(a): project.name for a in added}
     routes.update(deps.routes, puts)
-    try:
+    try:  # `aliases` unchanged since read: of two parallel updates of this project, one wins
         updated = deps.store.projects.update(
             {"name": project.name}, {"aliases": wanted, "updated_at": int(deps.now())},
-            "owner_id = :owner AND #st <> :deleting",
-            {":owner": user.id, ":deleting": ProjectStatus.DELETING.value}, extra_names={"#st": "status"},
+            "owner_id = :owner AND #st <> :deleting AND #a0 = :old",
+            {":owner": user.id, ":deleting": ProjectStatus.DELETING.value, ":old": project.aliases},
+            extra_names={"#st": "status"},
         )
     except Conflict as err:
         routes.update(deps.routes, {}, list(puts))
-        raise ApiError(409, "deleting", "The project is being deleted.") from err
+        deps.store.release_aliases(project.name, added)
+        raise ApiError(409, "conflict", "The project is being deleted or changed meanwhile; please try "
+                       "again.") from err
     # Only keys that still point at this project are removed.
     routes.update(deps.routes, {}, [names.alias_key(a) for a in removed
                                     if deps.routes.get(names.alias_key(a)) == project.name])
+    deps.store.release_aliases(project.name, removed)
     return json_response(200, {"message": "aliases updated", "project": project_view(updated)})
 
 
 BUILD_REFUSALS = {
-    "quota_exceeded": 429, "not_ready": 409, "no_subscription": 403, "github": 502, "queue": 503,
+    "quota_exceeded": 429, "not_ready": 409, "no_subscription": 403, "no_access": 403, "github": 502,
+    "queue": 503,
 }
 
 

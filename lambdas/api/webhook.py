@@ -29,6 +29,11 @@ from lambdas.shared.names import PROJECTS_OWNER_INDEX, USERS_INSTALLATION_INDEX,
 from lambdas.shared.store import Conflict
 
 DELIVERY_TTL_SECONDS = 7 * 86400  # GitHub lets people redeliver for a few days
+# Bodies above this are refused (413) before they are decoded, verified or parsed. GitHub caps payloads
+# at 25 MB, but what the platform reads (ref, head commit, repository and installation ids) is small:
+# a push of a thousand commits stays under 1 MiB. A bigger delivery builds nothing; the owner builds
+# from the dashboard or the CLI instead.
+MAX_BODY_BYTES = 2**20
 ZERO_SHA = "0" * 40
 
 
@@ -45,6 +50,16 @@ def _secret(deps: Deps) -> str:
         return ""
 
 
+def too_large(event: dict[str, Any], headers: Mapping[str, str]) -> bool:
+    """Over `MAX_BODY_BYTES` by its Content-Length, or by the event's body, measured undecoded: base64
+    is 4/3 larger, and a character is at least one byte."""
+    declared = str(headers.get("content-length") or "").strip()
+    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        return True
+    limit = (MAX_BODY_BYTES + 2) // 3 * 4 if event.get("isBase64Encoded") else MAX_BODY_BYTES
+    return len(event.get("body") or "") > limit
+
+
 def raw_body(event: dict[str, Any]) -> bytes:
     body = event.get("body") or ""
     return base64.b64decode(body) if event.get("isBase64Encoded") else body.encode()
@@ -59,6 +74,8 @@ def signature_valid(secret: str, body: bytes, header: str | None) -> bool:
 
 def handle(deps: Deps, event: dict[str, Any], secret: str) -> dict[str, Any]:
     headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
+    if too_large(event, headers):
+        return error_response(413, "payload_too_large", f"The body exceeds {MAX_BODY_BYTES} bytes.")
     try:
         body = raw_body(event)
     except ValueError:

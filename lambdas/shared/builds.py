@@ -8,9 +8,9 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from lambdas.shared import build_queue, events, lifecycle, names
+from lambdas.shared import access, build_queue, events, lifecycle, names
 from lambdas.shared.deps import Deps
-from lambdas.shared.models import Deployment, DeploymentStatus, Project
+from lambdas.shared.models import Deployment, DeploymentStatus, Project, User
 from lambdas.shared.names import Env
 from lambdas.shared.projectlog import ProjectLog
 from lambdas.shared.store import is_conditional_failure
@@ -98,11 +98,26 @@ def build_spec(deps: Deps, project: Project, deployment: Deployment, token: str)
     }
 
 
+def check_repository_access(deps: Deps, project: Project, owner: User) -> None:
+    """Every build, whoever triggers it, needs the owner's own GitHub access to the repository
+    (an org member sees only the repositories they may read): lost access marks the project with the
+    reason and builds nothing."""
+    repository = project.repository
+    try:
+        access.repository(deps, owner, repository.installation_id, repository.id)
+    except access.NoAccess as err:
+        lifecycle.access_lost(deps, project.name, f"{repository.full_name}: {err}")
+        raise BuildRefused(f"{repository.full_name}: {err}", "no_access") from err
+    except access.GitHubUnavailable as err:
+        raise BuildRefused("GitHub could not be reached to check repository access", "github") from err
+
+
 def trigger_build(
     deps: Deps, project: Project, *, triggered_by: str, commit: str | None = None
 ) -> Deployment:
     """Start a build of `project` (at `commit`, or the branch tip). Raises `BuildRefused` with a
-    message for the user; a started build is a Deployment in BUILDING. Each attempt leaves its lines in
+    message for the user; a started build is a Deployment in BUILDING (QUEUED while another build of the
+    project runs, `build_queue`). Each attempt leaves its lines in
     the project's event log."""
     deployment = Deployment(
         project_name=project.name,
@@ -139,6 +154,7 @@ def _trigger(deps: Deps, project: Project, deployment: Deployment, event_log: Pr
     )
     if user is None or subscription is None:
         raise BuildRefused("the project's owner has no subscription", "no_subscription")
+    check_repository_access(deps, project, user)
     if not take_build_quota(deps, user.id, subscription.limits.daily_builds):
         raise BuildRefused(
             f"daily build quota of {subscription.limits.daily_builds} used up", "quota_exceeded"

@@ -1,5 +1,5 @@
-"""A small GitHub client: OAuth (code + PKCE exchange, refresh), the signed-in user, and the GitHub
-App's installation tokens and repositories.
+"""A small GitHub client: OAuth (code + PKCE exchange, refresh), the signed-in user and what that user
+can access (installations, repositories), the GitHub App's installation tokens, and public profiles.
 
 Both base URLs come from the environment (`Env.GITHUB_URL`, `Env.GITHUB_API_URL`), so tests and the
 local platform talk to a stand-in server. Standard library HTTP only: the functions ship lean.
@@ -130,7 +130,7 @@ class GitHub:
         except (urllib.error.URLError, TimeoutError, ValueError) as err:
             raise GitHubError(f"GitHub is not reachable: {type(err).__name__}") from err
 
-    def _listing(self, path: str, key: str, token: str, *, pages: int) -> Iterator[dict[str, Any]]:
+    def _listing(self, path: str, key: str, token: str | None, *, pages: int) -> Iterator[dict[str, Any]]:
         """The items of a paginated list (`key` in each answer), 100 a page, at most `pages` pages."""
         for page in range(1, pages + 1):
             url = f"{self.api_url}{path}?per_page={PAGE_SIZE}&page={page}"
@@ -190,6 +190,13 @@ class GitHub:
             for i in self._listing("/user/installations", "installations", access_token, pages=10)
         ]
 
+    def user_repositories(self, access_token: str, installation_id: int) -> list[RepositoryInfo]:
+        """Repositories of the installation the user can access (reference issue 13: never the
+        installation's own list, which covers every repository of an organisation). GitHub answers 404
+        when the user cannot access the installation at all."""
+        path = f"/user/installations/{int(installation_id)}/repositories"
+        return [_repository(r) for r in self._listing(path, "repositories", access_token, pages=30)]
+
     # --- App (server-to-server) --------------------------------------------------------------------
 
     def app_jwt(self) -> str:
@@ -221,17 +228,29 @@ class GitHub:
             installation_id, permissions={"contents": "read"}, repository_ids=[repository_id]
         )
 
-    def installation_repositories(self, installation_id: int) -> list[RepositoryInfo]:
-        """Repositories the installation covers (read with a metadata-only token)."""
-        token = self.installation_token(installation_id, permissions={"metadata": "read"})
-        return [
-            RepositoryInfo(
-                int(r["id"]), str(r["name"]), str(r["full_name"]), bool(r.get("private", False)),
-                str(r.get("default_branch") or "main"),
-            )
-            for r in self._listing("/installation/repositories", "repositories", token, pages=30)
-        ]
+    # --- public ------------------------------------------------------------------------------------
+
+    def public_user(self, login: str) -> GitHubUser:
+        """A public profile by login (`GET /users/{login}`): the setup resolves the admin's id with it."""
+        answer = self._call("GET", f"{self.api_url}/users/{urllib.parse.quote(login, safe='')}")
+        return GitHubUser(
+            int(answer["id"]), str(answer["login"]), str(answer.get("name") or ""),
+            str(answer.get("avatar_url") or ""),
+        )
+
+
+def _repository(r: Mapping[str, Any]) -> RepositoryInfo:
+    return RepositoryInfo(
+        int(r["id"]), str(r["name"]), str(r["full_name"]), bool(r.get("private", False)),
+        str(r.get("default_branch") or "main"),
+    )
+
 
 def from_environment(env: Mapping[str, str], secrets: Secrets) -> GitHub:
     """The App's client from the operator's GitHub secret (read once per container)."""
     return GitHub.from_env(AppCredentials.from_secret(secrets.json(env[Env.GITHUB_SECRET_ARN])), env)
+
+
+def public_user(login: str, *, api_url: str = DEFAULT_API_URL) -> GitHubUser:
+    """A public profile, without any credentials (the CLI's setup)."""
+    return GitHub(AppCredentials("", "", "", ""), api_url=api_url).public_user(login)

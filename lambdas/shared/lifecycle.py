@@ -99,6 +99,11 @@ def deletion_failed(store: Store, project: str) -> None:
         store.projects.update({"name": project}, {"status_reason": "deletion failed; retrying", "lock": None})
 
 
+def access_lost(deps: Deps, project: str, reason: str) -> None:
+    """The owner can no longer access the repository: builds are refused until they can again."""
+    set_status(deps, project, ProjectStatus.FAILED, f"build refused: {reason}")
+
+
 def stack_failed(deps: Deps, project: str, reason: str) -> None:
     set_status(deps, project, ProjectStatus.FAILED, f"project stack not created: {reason}")
 

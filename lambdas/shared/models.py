@@ -51,6 +51,10 @@ class User(Record):
     installation_id: int | None = None  # the user's GitHub App installation
     session_version: int = 1  # bumped by logout / role changes: older session tokens stop working
     github_refresh_token: str | None = None  # KMS-encrypted, base64
+    # The user-to-server token (KMS-encrypted) and when it expires: repository access is checked with
+    # the user's own token at project creation and at every build (`lambdas.shared.access`).
+    github_access_token: str | None = None
+    github_token_expires_at: int = 0
     build_counter: BuildCounter = Field(default_factory=BuildCounter)
     # Projects the user holds (the quota counter, changed only with a project in one transaction:
     # `lambdas.shared.quotas`).

@@ -2,8 +2,9 @@
 
 A project record and its owner's `project_count` change together in one DynamoDB transaction: the
 counter is incremented only while below the subscription's limit and the project is written only if
-its name is free, so concurrent creates cannot overshoot (reference defect 50) and a failed create
-leaves nothing behind. Whoever removes a project record for good calls `release_project`.
+its name is free (no project, no other project's alias claim: `Store.claim_aliases`), so concurrent
+creates cannot overshoot (reference defect 50) and a failed create leaves nothing behind. Whoever
+removes a project record for good calls `release_project`.
 """
 
 from __future__ import annotations
@@ -31,7 +32,17 @@ def _reasons(err: ClientError) -> list[str]:
 
 
 def create_project(store: Store, project: Project, limit: int) -> None:
-    """Write `project` and count it against its owner, or do neither."""
+    """Write `project`, claim its name as its first alias and count it against its owner, or do none.
+    A claim left by a deleted project is cleared and the create tried once more."""
+    try:
+        _create(store, project, limit)
+    except NameTaken:
+        if store.projects.get(name=project.name) is not None or not store.clear_stale_claim(project.name):
+            raise
+        _create(store, project, limit)
+
+
+def _create(store: Store, project: Project, limit: int) -> None:
     # The resource's client marshals plain Python values itself.
     client = store.dynamodb.meta.client
     try:
@@ -57,13 +68,15 @@ def create_project(store: Store, project: Project, limit: int) -> None:
                         "ExpressionAttributeNames": {"#n": "name"},
                     }
                 },
+                # The name is the project's first alias: never one another project claimed meanwhile.
+                store.alias_claim(project.name, project.name),
             ]
         )
     except ClientError as err:
         if err.response.get("Error", {}).get("Code") != "TransactionCanceledException":
             raise
         reasons = _reasons(err)
-        if len(reasons) > 1 and reasons[1] == "ConditionalCheckFailed":
+        if any(r in ("ConditionalCheckFailed", "TransactionConflict") for r in reasons[1:]):
             raise NameTaken(project.name) from err
         if reasons and reasons[0] == "ConditionalCheckFailed":
             if store.users.get(id=project.owner_id) is None:

@@ -1,8 +1,13 @@
 """Sessions of the dashboard: a short-lived HS256 JWT in a `__Host-` cookie, revocable server side.
 
-Claims: `iss` (the dashboard origin), `aud`, `sub` (GitHub user id), `iat`, `exp` and `ver`, the
-user's `session_version`. Every authenticated call loads the user and compares `ver`: sign-out and
-role changes bump it, so a stolen token stops working at once (reference defect 7).
+Claims: `iss` (the dashboard origin), `aud`, `sub` (GitHub user id), `iat`, `exp`, `ver`, the
+user's `session_version`, and `auth_time`, when the user signed in. Every authenticated call loads the
+user and compares `ver`: sign-out and role changes bump it, so a stolen token stops working at once
+(reference defect 7).
+
+A session has an absolute lifetime, `SESSION_LIFETIME` from `auth_time`: refresh re-issues a session
+with the same `auth_time` and never past that end, so a stolen session cannot be kept alive by
+refreshing it; after it the user signs in with GitHub again.
 
 The OAuth sign-in keeps its `state` and PKCE verifier in a second signed cookie for a few minutes
 (reference defect 4).
@@ -28,6 +33,8 @@ STATE_TTL = 600
 CLOCK_SKEW = 60
 # An expired session can be renewed through GitHub (stored refresh token) for this long.
 REFRESH_WINDOW = 14 * 86400
+# No session lives longer than this from its sign-in, however often it is refreshed.
+SESSION_LIFETIME = 7 * 86400
 
 
 class SessionError(Exception):
@@ -40,6 +47,7 @@ class Session:
     version: int
     issued_at: int
     expires_at: int
+    signed_in_at: int
 
     def expired(self, now: float) -> bool:
         return now >= self.expires_at
@@ -50,10 +58,24 @@ def issuer(domain: str) -> str:
 
 
 def issue_session(
-    key: bytes, *, domain: str, user_id: str, version: int, now: Callable[[], float] = time.time
+    key: bytes,
+    *,
+    domain: str,
+    user_id: str,
+    version: int,
+    now: Callable[[], float] = time.time,
+    signed_in_at: int | None = None,
 ) -> str:
-    claims = {"iss": issuer(domain), "aud": SESSION_AUDIENCE, "sub": user_id, "ver": version}
-    return jwts.issue(key, claims, ttl=SESSION_TTL, now=now)
+    """A session of a new sign-in, or (`signed_in_at`) a refreshed one, which ends by the lifetime's end
+    at the latest. SessionError once the lifetime is over."""
+    issued = int(now())
+    signed_in = issued if signed_in_at is None else signed_in_at
+    ttl = min(SESSION_TTL, signed_in + SESSION_LIFETIME - issued)
+    if ttl <= 0:
+        raise SessionError("session lifetime over")
+    claims = {"iss": issuer(domain), "aud": SESSION_AUDIENCE, "sub": user_id, "ver": version,
+              "auth_time": signed_in}
+    return jwts.issue(key, claims, ttl=ttl, now=now)
 
 
 def verify_session(
@@ -69,14 +91,19 @@ def verify_session(
     try:
         claims = jwts.verify(
             token, key, audience=SESSION_AUDIENCE, issuer=issuer(domain),
-            require=("iss", "aud", "sub", "iat", "exp", "ver"), now=now, skew=CLOCK_SKEW,
+            require=("iss", "aud", "sub", "iat", "exp", "ver", "auth_time"), now=now, skew=CLOCK_SKEW,
             grace=REFRESH_WINDOW if accept_expired else 0,
         )
     except jwts.InvalidToken as err:
         raise SessionError(str(err)) from err
-    if not isinstance(claims["sub"], str) or not isinstance(claims["ver"], int):
+    signed_in = claims["auth_time"]
+    if not isinstance(claims["sub"], str) or not isinstance(claims["ver"], int) or not isinstance(
+        signed_in, int
+    ):
         raise SessionError("malformed claims")
-    return Session(claims["sub"], claims["ver"], int(claims["iat"]), int(claims["exp"]))
+    if signed_in > int(claims["iat"]) or now() >= signed_in + SESSION_LIFETIME:
+        raise SessionError("session lifetime over")
+    return Session(claims["sub"], claims["ver"], int(claims["iat"]), int(claims["exp"]), signed_in)
 
 
 def cookie(name: str, value: str, max_age: int) -> str:

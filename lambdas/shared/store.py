@@ -3,7 +3,7 @@ that knows the key of each table. Handlers call this; they never build DynamoDB 
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from functools import cached_property
 from typing import Any, Generic, TypeVar
 
@@ -14,10 +14,25 @@ from lambdas.shared import names
 from lambdas.shared.models import Deployment, Project, Record, Subscription, User
 
 M = TypeVar("M", bound=Record)
+# Alias claims live in the nonces table (never expiring): `alias:<label>` -> the project it serves.
+ALIAS_CLAIM = "alias:"
 
 
 class Conflict(Exception):
     """A conditional write found the item in another state (exists, missing, locked...)."""
+
+
+class KeeperLost(Conflict):
+    """The user who was to keep a role lost it meanwhile."""
+
+
+class AliasTaken(Conflict):
+    """The alias is claimed by another project, or is another project's name (or a parallel claim of it
+    is under way)."""
+
+    def __init__(self, alias: str) -> None:
+        super().__init__(f"alias {alias}")
+        self.alias = alias
 
 
 def is_conditional_failure(err: ClientError) -> bool:
@@ -185,3 +200,107 @@ class Store:
                 return False
             raise
         return True
+
+    def set_roles_kept(self, user: User, roles: list[str], keeper: str, role: str) -> User:
+        """`user`'s new roles (their sessions end: version bump), unchanged since read, only while
+        `keeper` still holds `role`: one transaction, so two role managers removing each other cannot
+        both succeed. KeeperLost, or Conflict when `user` changed."""
+        table = self.users.table.name
+        try:
+            self.dynamodb.meta.client.transact_write_items(TransactItems=[
+                {"Update": {
+                    "TableName": table, "Key": {"id": user.id},
+                    "UpdateExpression": "SET #r = :roles, session_version = :next",
+                    "ConditionExpression": "session_version = :v",
+                    "ExpressionAttributeNames": {"#r": "roles"},
+                    "ExpressionAttributeValues": {":roles": roles, ":next": user.session_version + 1,
+                                                  ":v": user.session_version},
+                }},
+                {"ConditionCheck": {
+                    "TableName": table, "Key": {"id": keeper}, "ConditionExpression": "contains(#r, :role)",
+                    "ExpressionAttributeNames": {"#r": "roles"}, "ExpressionAttributeValues": {":role": role},
+                }},
+            ])
+        except ClientError as err:
+            if err.response.get("Error", {}).get("Code") != "TransactionCanceledException":
+                raise
+            reasons = [r.get("Code", "None") for r in err.response.get("CancellationReasons", [])]
+            if len(reasons) > 1 and reasons[1] not in ("None", "") and reasons[0] in ("None", ""):
+                raise KeeperLost(keeper) from err
+            raise Conflict(f"User {user.id}") from err
+        updated = self.users.get(id=user.id)
+        if updated is None:
+            raise Conflict(f"User {user.id}")
+        return updated
+
+    # --- alias claims ---------------------------------------------------------------------------
+
+    def alias_claim(self, alias: str, project: str) -> dict[str, Any]:
+        """The transaction item claiming `alias` for `project`: free, or this project's already."""
+        return {"Put": {
+            "TableName": self.nonces.name,
+            "Item": {"id": ALIAS_CLAIM + alias, "project": project},
+            "ConditionExpression": "attribute_not_exists(id) OR #p = :p",
+            "ExpressionAttributeNames": {"#p": "project"},
+            "ExpressionAttributeValues": {":p": project},
+        }}
+
+    def claim_aliases(self, project: str, aliases: Sequence[str]) -> None:
+        """Claim every alias for `project` in one transaction: each free or this project's, and none
+        another project's name. Two parallel claims of one alias cannot both succeed (reference issue
+        13). AliasTaken names a refused alias; the claim of a project that is gone is cleared first."""
+        for _ in range(len(aliases) + 1):
+            items: list[tuple[str, dict[str, Any]]] = []
+            for alias in aliases:
+                items.append((alias, self.alias_claim(alias, project)))
+                if alias != project:
+                    items.append((alias, {"ConditionCheck": {
+                        "TableName": self.projects.table.name, "Key": {"name": alias},
+                        "ConditionExpression": "attribute_not_exists(#n)",
+                        "ExpressionAttributeNames": {"#n": "name"},
+                    }}))
+            if not items:
+                return
+            try:
+                self.dynamodb.meta.client.transact_write_items(TransactItems=[i for _, i in items])
+                return
+            except ClientError as err:
+                if err.response.get("Error", {}).get("Code") != "TransactionCanceledException":
+                    raise
+                reasons = [r.get("Code", "None") for r in err.response.get("CancellationReasons", [])]
+                failed = [(a, item, code) for (a, item), code in zip(items, reasons, strict=False)
+                          if code not in ("None", "")] or [(items[0][0], items[0][1], "")]
+                alias, item, code = failed[0]
+                if code == "ConditionalCheckFailed" and "Put" in item and self.clear_stale_claim(alias):
+                    continue
+                raise AliasTaken(alias) from err
+        raise AliasTaken(aliases[0])
+
+    def clear_stale_claim(self, alias: str) -> bool:
+        """Remove the claim on `alias` if the project holding it no longer exists (deleted: its record
+        is gone). True when it is free now."""
+        item = self.nonces.get_item(Key={"id": ALIAS_CLAIM + alias}, ConsistentRead=True).get("Item")
+        if item is None:
+            return True
+        holder = str(item.get("project", ""))
+        if self.projects.get(name=holder) is not None:
+            return False
+        try:
+            self.nonces.delete_item(Key={"id": ALIAS_CLAIM + alias}, ConditionExpression="#p = :p",
+                                    ExpressionAttributeNames={"#p": "project"},
+                                    ExpressionAttributeValues={":p": holder})
+        except ClientError as err:
+            if not is_conditional_failure(err):
+                raise
+        return True
+
+    def release_aliases(self, project: str, aliases: Sequence[str]) -> None:
+        """Give up the project's claims on these aliases (another project's claim stays)."""
+        for alias in aliases:
+            try:
+                self.nonces.delete_item(Key={"id": ALIAS_CLAIM + alias}, ConditionExpression="#p = :p",
+                                        ExpressionAttributeNames={"#p": "project"},
+                                        ExpressionAttributeValues={":p": project})
+            except ClientError as err:
+                if not is_conditional_failure(err):
+                    raise

@@ -1,7 +1,8 @@
 """GitHub tokens at rest, encrypted with the platform's KMS key (reference defect 6).
 
 The encryption context binds a ciphertext to its user: a blob copied onto another user's record
-does not decrypt. Only the sign-in function holds Encrypt/Decrypt on the key.
+does not decrypt. Only the functions that ask GitHub with a user's token hold Encrypt/Decrypt on the key:
+sign-in, the project API and the webhook (builds check the owner's access, `lambdas.shared.access`).
 """
 
 from __future__ import annotations

@@ -15,6 +15,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from battleshiper_cli.local.github import GitHubStandIn
 from lambdas.shared.models import (
     BuildCounter,
     Deployment,
@@ -29,6 +30,7 @@ from lambdas.shared.models import (
 )
 from lambdas.shared.names import Names
 from lambdas.shared.store import Store
+from tests.support.github_tokens import signed_in
 from tests.support.tables import create_tables
 
 REGION = "us-east-1"
@@ -66,6 +68,17 @@ class World:
             TemplateBody=json.dumps({"Resources": {"Group": {"Type": "AWS::Logs::LogGroup"}}}),
             Tags=[{"Key": NAMES.template_hash_tag, "Value": template_hash}],
         )
+
+    def sign_in(self, github: GitHubStandIn, user_id: str) -> None:
+        """The user holds a GitHub grant, as after signing in (the platform's token key, by alias)."""
+        kms = boto3.client("kms", region_name=REGION)
+        aliases = {a["AliasName"] for a in kms.list_aliases()["Aliases"]}
+        if NAMES.token_key_alias not in aliases:
+            key = kms.create_key()["KeyMetadata"]["KeyId"]
+            kms.create_alias(AliasName=NAMES.token_key_alias, TargetKeyId=key)
+        user = self.store.users.get(id=user_id)
+        assert user is not None
+        self.store.users.put(signed_in(user, github, kms, NAMES.token_key_alias))
 
     def put_events(self, project: str, kind: str, stream: str, events: list[tuple[int, str]]) -> None:
         """Write (timestamp ms, message) events; creates the group and stream when missing."""

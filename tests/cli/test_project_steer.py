@@ -42,6 +42,7 @@ def world(monkeypatch: pytest.MonkeyPatch, github: GitHubStandIn) -> Iterator[Wo
     monkeypatch.setenv(names.Env.GITHUB_API_URL, github.url)
     with platform_world(monkeypatch, github_secret=github.secret()) as w:
         seed(w)
+        w.sign_in(github, "101")
         yield w
 
 
@@ -186,3 +187,16 @@ def test_delete_asks_for_the_name_and_sends_a_ticketed_request(
     code, out = run("--yes", "project", "delete", "docs")
     assert code == 0, out
     assert received(queue)[0]["detail"]["project"] == "docs"
+
+
+def test_a_build_of_a_repository_the_owner_lost_access_to_is_refused_with_the_reason(
+    world: World, github: GitHubStandIn
+) -> None:
+    github.installations[7].repositories.clear()  # taken out of alice's installation
+    code, out = run("project", "build", "blog")
+    assert code == 2, out
+    assert "build of blog not started" in out and "no access to the repository" in out
+    assert len(out.strip().splitlines()) == 1
+    project = world.store.projects.get(name="blog")
+    assert project is not None and project.status == ProjectStatus.FAILED
+    assert "alice/blog" in project.status_reason and "no access" in project.status_reason

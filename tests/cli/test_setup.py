@@ -15,6 +15,7 @@ from battleshiper_cli.errors import Declined
 from battleshiper_cli.preflight import Parameters
 from battleshiper_cli.prompt import Prompter
 from battleshiper_cli.stacks import SUCCESS
+from tests.cli.conftest import GITHUB_USERS
 from tests.cli.fakes import CDN_OUTPUTS, DASHBOARD_BUCKET, DOMAIN, World, aws_world, setup_args
 from tests.cli.runner import Runner, factory
 
@@ -128,4 +129,23 @@ def test_setup_refuses_when_the_stack_exists(world: World) -> None:
     assert result.exit_code == 2
     assert "stack name free" in result.output and "battleshiper update" in result.output
     assert ARTIFACTS_BUCKET not in world.buckets()
+    assert world.cfn.count("CreateChangeSet") == 0
+
+
+def test_setup_binds_the_admin_by_the_numeric_id_of_the_login(world: World) -> None:
+    result = invoke(setup_args())
+    assert result.exit_code == 0, result.output
+    octocat = str(GITHUB_USERS["octocat"])
+    assert f"admin: GitHub user octocat is id {octocat}" in result.output
+    (create,) = [kw for op, kw in world.cfn.calls if op == "CreateChangeSet"]
+    params = {p["ParameterKey"]: p["ParameterValue"] for p in create["Parameters"]}
+    assert params["AdminGitHubUser"] == octocat
+
+
+def test_setup_refuses_an_admin_login_github_does_not_know_before_creating_anything(world: World) -> None:
+    result = invoke(setup_args(admin="no-such-user"))
+    assert result.exit_code == 2, result.output
+    assert "error: admin: GitHub has no user 'no-such-user'" in result.output
+    assert "hint: pass the first manager's GitHub login with --admin" in result.output
+    assert "Traceback" not in result.output
     assert world.cfn.count("CreateChangeSet") == 0

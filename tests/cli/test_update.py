@@ -16,6 +16,7 @@ from lambdas.shared import project_stack
 from lambdas.shared.names import ProjectStackParams
 from templates.config import PlatformConfig
 from templates.project import build_project_template
+from tests.cli.conftest import GITHUB_USERS
 from tests.cli.fake_lambda import FakeLambda
 from tests.cli.fakes import PROJECT_TEMPLATE, World, aws_world, setup_args
 from tests.cli.runner import Runner
@@ -86,9 +87,12 @@ def test_given_parameters_replace_only_themselves(world: World) -> None:
     assert result.exit_code == 0, result.output
     (change_set,) = calls(world, "CreateChangeSet")
     params = {p["ParameterKey"]: p for p in change_set["Parameters"]}
-    assert params["AdminGitHubUser"] == {"ParameterKey": "AdminGitHubUser", "ParameterValue": "hubot"}
+    # The login is resolved once to the numeric GitHub id, which the stack holds; the output says so.
+    hubot = str(GITHUB_USERS["hubot"])
+    assert params["AdminGitHubUser"] == {"ParameterKey": "AdminGitHubUser", "ParameterValue": hubot}
+    assert f"GitHub user hubot is id {hubot}" in result.output
     assert params["Domain"].get("UsePreviousValue") is True
-    assert world.cfn.stack("battleshiper").parameters["AdminGitHubUser"] == "hubot"  # type: ignore[union-attr]
+    assert world.cfn.stack("battleshiper").parameters["AdminGitHubUser"] == hubot  # type: ignore[union-attr]
 
 
 def test_throttling_is_changed_by_update_and_an_older_stack_gets_the_defaults(world: World) -> None:
@@ -303,3 +307,14 @@ def test_a_refused_project_stack_does_not_stop_the_others(world: World) -> None:
     assert result.exit_code == 3, result.output
     assert "battleshiper-project-bare: failed: Parameters: [ProjectName] must have values" in result.output
     assert world.cfn.stack("battleshiper-project-good").status == "UPDATE_COMPLETE"  # type: ignore[union-attr]
+
+
+def test_a_stack_of_an_older_setup_holding_the_admin_login_gets_its_id(world: World) -> None:
+    stack = world.cfn.stack("battleshiper")
+    assert stack is not None
+    stack.parameters["AdminGitHubUser"] = "octocat"  # what setup stored before ids
+    result = invoke("--yes", "update")
+    assert result.exit_code == 0, result.output
+    octocat = str(GITHUB_USERS["octocat"])
+    assert f"GitHub user octocat is id {octocat}" in result.output
+    assert stack.parameters["AdminGitHubUser"] == octocat

@@ -30,7 +30,7 @@ from lambdas.shared.names import Env
 from lambdas.shared.store import Store
 from tests.support.browser import chromium_env
 from tests.support.events import DOMAIN, http_event
-from tests.support.platform import provision
+from tests.support.platform import ADMIN, provision
 
 STACK = "battleshiper"
 SCRIPT = packaging.DASHBOARD / "e2e" / "browser.mjs"  # beside node_modules, where playwright-core resolves
@@ -207,10 +207,10 @@ def test_a_user_signs_in_creates_a_project_watches_it_go_live_and_rolls_back(
 
 def test_an_administrator_sees_the_admin_pages(platform: tuple[Platform, GitHubStandIn]) -> None:
     local, github = platform
-    admin_account = github.add_account(1002, "TheAdmin")
+    admin_account = github.add_account(int(ADMIN), "TheAdmin")  # the id setup resolved
     github.signed_in = admin_account
     run_browser(local, github, "admin")
-    found = local.store.users.get(id="1002")
+    found = local.store.users.get(id=ADMIN)
     assert found is not None and Role.ROLE_MANAGER in found.roles
     granted = local.store.users.get(id="1001")
     assert granted is not None and Role.SUPPORT in granted.roles

@@ -33,7 +33,7 @@ def moto() -> Iterator[tuple[MotoServer, Wiring]]:
     template = json.loads(build_platform_template(config).to_json())
     secret = server.client("secretsmanager").create_secret(Name="gh", SecretString="{}")["ARN"]
     parameters = {
-        "Domain": DOMAIN, "AdminGitHubUser": "admin", "ArtifactsBucket": "artifacts",
+        "Domain": DOMAIN, "AdminGitHubUser": "583231", "ArtifactsBucket": "artifacts",
         "GitHubSecretArn": secret,
         "CertificateArn": f"arn:aws:acm:us-east-1:{ACCOUNT}:certificate/a",
         "WildcardCertificateArn": f"arn:aws:acm:us-east-1:{ACCOUNT}:certificate/b",

@@ -10,7 +10,7 @@ from moto import mock_aws
 
 from lambdas.shared.models import Deployment, Project, ProjectStatus, Repository, User
 from lambdas.shared.names import PROJECTS_OWNER_INDEX
-from lambdas.shared.store import Conflict, Store
+from lambdas.shared.store import AliasTaken, Conflict, KeeperLost, Store
 from tests.support.tables import create_tables
 
 
@@ -76,3 +76,38 @@ def test_users_round_trip_with_roles(store: Store) -> None:
     store.users.create(User(id="1", login="octo"))
     user = store.users.get(id="1")
     assert user is not None and user.roles == ["USER"] and not user.privileged
+
+
+def test_an_alias_claimed_by_one_project_is_refused_to_another(store: Store) -> None:
+    store.projects.create(project("shop", "1"))
+    store.projects.create(project("site", "2"))
+    store.claim_aliases("shop", ["promo", "sale"])
+    store.claim_aliases("shop", ["promo"])  # its own claim again: fine
+    with pytest.raises(AliasTaken) as taken:
+        store.claim_aliases("site", ["new", "sale"])
+    assert taken.value.alias == "sale"
+    with pytest.raises(AliasTaken):  # another project's name
+        store.claim_aliases("site", ["shop"])
+    # Nothing of a refused claim was written: "new" is still free.
+    store.claim_aliases("shop", ["new"])
+    store.release_aliases("site", ["promo"])  # not site's: stays
+    with pytest.raises(AliasTaken):
+        store.claim_aliases("site", ["promo"])
+    store.release_aliases("shop", ["promo"])
+    store.claim_aliases("site", ["promo"])
+
+
+def test_a_role_is_taken_only_while_the_keeper_still_holds_it(store: Store) -> None:
+    anna = User(id="1", login="anna", roles=["USER", "ROLE_MANAGER"])
+    ben = User(id="2", login="ben", roles=["USER", "ROLE_MANAGER"])
+    store.users.create(anna)
+    store.users.create(ben)
+    demoted = store.set_roles_kept(ben, ["USER"], keeper="1", role="ROLE_MANAGER")
+    assert demoted.roles == ["USER"] and demoted.session_version == ben.session_version + 1
+    # ben is no keeper any more: anna keeps the role.
+    with pytest.raises(KeeperLost):
+        store.set_roles_kept(anna, ["USER"], keeper="2", role="ROLE_MANAGER")
+    kept = store.users.get(id="1")
+    assert kept is not None and "ROLE_MANAGER" in kept.roles
+    with pytest.raises(Conflict):  # changed since read
+        store.set_roles_kept(ben, ["USER"], keeper="1", role="ROLE_MANAGER")

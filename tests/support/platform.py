@@ -32,7 +32,7 @@ from templates.project import build_project_template
 IAM = Recorder()  # every call of every function in the whole session
 STACK = names.DEFAULT_STACK_NAME
 DOMAIN = "ship.example.com"
-ADMIN = "TheAdmin"
+ADMIN = "2001"  # the numeric GitHub id setup resolves the admin login to
 
 
 def admin_clients() -> Clients:

@@ -92,7 +92,12 @@ def test_least_privilege_of_the_api_functions(platform: Any) -> None:
     assert "cloudfront-keyvaluestore:UpdateKeys" not in actions("ApiAdminFunctionRole")
     assert "logs:FilterLogEvents" in actions("ApiAdminFunctionRole")
     assert "logs:StartQuery" not in actions("ApiAdminFunctionRole") | actions("ApiResourceFunctionRole")
-    assert "kms:Decrypt" not in actions("ApiResourceFunctionRole") | actions("ApiUserFunctionRole")
+    # GitHub tokens: decrypted only where GitHub is asked with the user's token (issue 13: sign-in, the
+    # project API and the webhook's builds), and only with the token key.
+    assert "kms:Decrypt" not in actions("ApiUserFunctionRole") | actions("ApiAdminFunctionRole")
+    for role in ("ApiAuthFunctionRole", "ApiResourceFunctionRole", "ApiWebhookFunctionRole"):
+        kms = [s for s in statements(platform, role) if any(a.startswith("kms:") for a in s["Action"])]
+        assert [s["Resource"] for s in kms] == [[{"Fn::GetAtt": [ids.TOKEN_KEY, "Arn"]}]], role
     assert "dynamodb:PutItem" not in actions("ApiUserFunctionRole")
     # Rollback goes live like a deploy: `live` moved, or created (and removed on failure) if missing.
     lambda_actions = {a for a in actions("ApiResourceFunctionRole") if a.startswith("lambda:")}

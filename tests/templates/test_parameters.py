@@ -49,6 +49,13 @@ def test_preflight_checks_each_operator_parameter_against_the_template_pattern()
     bad = Parameters(**{o.field: "Not Valid!" for _, o in OPERATOR_PARAMETERS})
     checks = parameter_checks(bad)
     assert [c.name for c in checks] == [o.check for _, o in OPERATOR_PARAMETERS]
-    for check, (p, _) in zip(checks, OPERATOR_PARAMETERS, strict=True):
-        assert not check.ok and check.detail == f"'Not Valid!' is not {p.constraint}"
+    for check, (p, o) in zip(checks, OPERATOR_PARAMETERS, strict=True):
+        # The option's own pattern where the CLI turns it into the value (the admin's login -> its id).
+        assert not check.ok and check.detail == f"'Not Valid!' is not {o.constraint or p.constraint}"
+
+
+def test_the_admin_is_given_by_login_and_stored_as_the_numeric_id() -> None:
+    ((parameter, option),) = [(p, o) for p, o in OPERATOR_PARAMETERS if o.field == "admin"]
+    assert re.fullmatch(parameter.pattern, "583231") and not re.fullmatch(parameter.pattern, "octocat")
+    assert option.pattern and re.fullmatch(option.pattern, "octocat")
 

@@ -23,7 +23,7 @@ PLATFORM_PARAMETERS = {
     "CertificateArn": CERTIFICATE,
     "WildcardCertificateArn": CERTIFICATE,
     "GitHubSecretArn": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:gh-AbCdEf",
-    "AdminGitHubUser": "octocat",
+    "AdminGitHubUser": "583231",
     "ArtifactsBucket": "battleshiper-artifacts-123456789012-eu-west-1",
     "BuildSubnetZones": "eu-west-1a,eu-west-1b",
 }

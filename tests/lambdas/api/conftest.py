@@ -24,6 +24,7 @@ from lambdas.shared.models import Limits, Role, Subscription, User
 from lambdas.shared.names import Env
 from lambdas.shared.store import Store
 from tests.support.events import DOMAIN, http_event
+from tests.support.github_tokens import signed_in
 from tests.support.platform import TestPlatform, provision
 
 STACK = "battleshiper"
@@ -162,6 +163,8 @@ class Api:
             subscription_id=subscription,
             installation_id=installation_id,
         )
+        if int(id) in self.github.accounts:  # signed in through GitHub: holds the user's token
+            user = signed_in(user, self.github, self.admin.client("kms"), self.env[Env.TOKEN_KEY_ARN])
         self.store.users.create(user)
         return user, self.session_for(user)
 

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from lambdas.api import admin
 from lambdas.shared import names
 from lambdas.shared.models import Project, ProjectStatus, Repository, Role
 from lambdas.shared.rbac import ROLE_PERMISSIONS, Permission
@@ -213,3 +214,32 @@ def test_admin_actions_are_logged_with_the_actor(api: Api, capsys: pytest.Captur
         json_body={"user_id": "5000", "update": {"subscription_id": None}},
     )
     assert '"actor_id":"1"' in capsys.readouterr().out
+
+
+def test_two_role_managers_removing_each_other_at_once_leave_one(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, anna = api.add_user("1", "anna", roles=[Role.USER, Role.ROLE_MANAGER])
+    _, ben = api.add_user("2", "ben", roles=[Role.USER, Role.ROLE_MANAGER])
+
+    def demote(session: str, user_id: str) -> dict[str, Any]:
+        return api.call("PATCH", "/api/admin/updaterole", session=session,
+                        json_body={"user_id": user_id, "rbac_roles": []})
+
+    counted = admin._role_managers
+    answers: list[dict[str, Any]] = []
+
+    def interleaved(request: Any) -> set[str]:
+        """anna's request has counted two managers; ben's request runs to its end before hers goes on."""
+        managers = counted(request)
+        monkeypatch.setattr(admin, "_role_managers", counted)
+        answers.append(demote(ben, "1"))
+        return managers
+
+    monkeypatch.setattr(admin, "_role_managers", interleaved)
+    first = demote(anna, "2")
+    (second,) = answers
+    assert second["statusCode"] == 200, second["body"]  # ben removed anna
+    assert first["statusCode"] == 409 and body(first)["error"]["code"] == "last_role_manager"
+    managers = [u.id for u in api.store.users.scan() if Role.ROLE_MANAGER in u.roles]
+    assert managers == ["2"]

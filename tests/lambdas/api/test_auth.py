@@ -85,15 +85,15 @@ def test_sign_in_finds_the_users_app_installation(api: Api, alice_repo: Any) -> 
     assert user is not None and user.installation_id == 501
 
 
-def test_the_administrator_login_gets_role_manager_once_bound_to_the_github_id(api: Api) -> None:
-    sign_in(api, 2001, "theadmin")  # case-insensitive match with "TheAdmin"
-    admin = api.store.users.get(id="2001")
-    assert admin is not None and Role.ROLE_MANAGER in admin.roles
-    # The login is renamed and re-claimed by someone else: no second administrator.
-    sign_in(api, 2002, "TheAdmin")
+def test_the_administrator_id_gets_role_manager_once_whatever_the_login(api: Api) -> None:
+    # The platform knows the admin by the numeric id setup resolved (2001), not by a login.
+    sign_in(api, 2002, "theadmin")  # a login like the admin's: nothing
     claimer = api.store.users.get(id="2002")
     assert claimer is not None and claimer.roles == [Role.USER]
-    # Signing in again (after a rename at GitHub) keeps the first one's role and the new login.
+    sign_in(api, 2001, "someone-else")
+    admin = api.store.users.get(id="2001")
+    assert admin is not None and Role.ROLE_MANAGER in admin.roles
+    # Signing in again (after a rename at GitHub) keeps the role and the new login.
     api.github.accounts[2001].login = "theadmin-renamed"
     sign_in(api, 2001)
     again = api.store.users.get(id="2001")
@@ -162,6 +162,30 @@ def test_sessions_expire_and_refresh_rotates_the_github_token_every_time(api: Ap
         session = cookie_values(refreshed)[names.SESSION_COOKIE]
         assert api.call("GET", "/api/user/fetchinfo", session=session)["statusCode"] == 200
         api.clock[0] += sessions.SESSION_TTL + 5
+
+
+def test_refresh_cannot_extend_a_session_past_its_absolute_lifetime(api: Api) -> None:
+    signed_in_at = int(api.clock[0])
+    session = cookie_values(sign_in(api))[names.SESSION_COOKIE]
+    ends = signed_in_at + sessions.SESSION_LIFETIME
+    # Refreshed, live or expired, every few hours: each new session still ends by the lifetime's end.
+    while api.clock[0] + sessions.SESSION_TTL < ends:
+        api.clock[0] += sessions.SESSION_TTL - 60
+        refreshed = api.call("POST", "/api/auth/refresh", session=session)
+        assert refreshed["statusCode"] == 200, refreshed["body"]
+        assert body(refreshed)["lifetime_ends_at"] == ends and body(refreshed)["expires_at"] <= ends
+        session = cookie_values(refreshed)[names.SESSION_COOKIE]
+    api.clock[0] = ends - 1
+    last = api.call("POST", "/api/auth/refresh", session=session)
+    assert last["statusCode"] == 200 and body(last)["expires_at"] == ends
+    session = cookie_values(last)[names.SESSION_COOKIE]
+    api.clock[0] = ends
+    assert api.call("GET", "/api/user/fetchinfo", session=session)["statusCode"] == 401
+    over = api.call("POST", "/api/auth/refresh", session=session)
+    assert over["statusCode"] == 401 and body(over)["error"]["code"] == "unauthenticated"
+    # Signing in again starts a new lifetime.
+    fresh = cookie_values(sign_in(api))[names.SESSION_COOKIE]
+    assert api.call("GET", "/api/user/fetchinfo", session=fresh)["statusCode"] == 200
 
 
 def test_refresh_of_a_live_session_needs_no_github(api: Api) -> None:

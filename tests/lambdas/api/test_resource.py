@@ -10,8 +10,10 @@ from typing import Any
 import boto3
 import pytest
 
-from lambdas.shared import names
+from battleshiper_cli.local.github import Repo
+from lambdas.shared import names, quotas, routes
 from lambdas.shared.models import Deployment, Project, ProjectStatus, Repository
+from lambdas.shared.store import Store
 from tests.lambdas.api.conftest import Api, body
 
 
@@ -37,9 +39,8 @@ def test_listrepository_shows_the_installations_repositories(api: Api, alice: st
     response = api.call("GET", "/api/resource/listrepository", session=alice)
     assert response["statusCode"] == 200
     assert {r["full_name"] for r in body(response)["repositories"]} == {"alice/shop", "alice/blog"}
-    # The listing used a metadata-only installation token.
-    (mint,) = [b for m, p, b in api.github.requests if p.endswith("/access_tokens")]
-    assert mint["permissions"] == {"metadata": "read"}
+    # The listing asked GitHub with alice's own token: no installation token was minted for it.
+    assert [p for _, p, _ in api.github.requests] == ["/user/installations/501/repositories"]
 
 
 def test_listrepository_without_an_installation_is_empty(api: Api) -> None:
@@ -355,3 +356,61 @@ def test_buildproject_enforces_the_daily_quota_with_429(api: Api, alice_repo: An
     )
     refused = api.call("POST", "/api/resource/buildproject", session=session, json_body=build)
     assert refused["statusCode"] == 429
+
+
+def test_two_users_claiming_one_alias_at_once_cannot_both_win(
+    api: Api, alice: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bob_account = api.github.add_account(1002, "bob")
+    api.github.install(502, bob_account, [Repo(7101, "site", "bob")])
+    _, bob = api.add_user("1002", "bob", installation_id=502)
+    assert create(api, alice, "shop")["statusCode"] == 201
+    assert create(api, bob, "site", 7101)["statusCode"] == 201
+
+    def aliases(session: str, project: str) -> dict[str, Any]:
+        return api.call("POST", "/api/resource/updatealias", session=session,
+                        json_body={"project_name": project, "aliases": ["promo"]})
+
+    claim = Store.claim_aliases
+    answers: list[dict[str, Any]] = []
+
+    def interleaved(store: Store, project: str, wanted: Any) -> None:
+        """alice's request has found `promo` free; bob's request runs to its end before hers claims it."""
+        monkeypatch.setattr(Store, "claim_aliases", claim)
+        answers.append(aliases(bob, "site"))
+        claim(store, project, wanted)
+
+    monkeypatch.setattr(Store, "claim_aliases", interleaved)
+    first = aliases(alice, "shop")
+    (second,) = answers
+    assert second["statusCode"] == 200, second["body"]
+    assert first["statusCode"] == 409 and body(first)["error"]["code"] == "alias_taken"
+    # The alias serves bob's project, and only his record lists it.
+    assert api.routes.get(names.alias_key("promo")) == "site"
+    shop, site = api.store.projects.get(name="shop"), api.store.projects.get(name="site")
+    assert shop is not None and "promo" not in shop.aliases
+    assert site is not None and "promo" in site.aliases
+
+
+def test_an_alias_given_up_or_of_a_deleted_project_can_be_claimed_again(api: Api, alice: str) -> None:
+    assert create(api, alice, "shop")["statusCode"] == 201
+    assert create(api, alice, "blog", 7002)["statusCode"] == 201
+
+    def aliases(project: str, wanted: list[str]) -> int:
+        return int(api.call("POST", "/api/resource/updatealias", session=alice,
+                            json_body={"project_name": project, "aliases": wanted})["statusCode"])
+
+    assert aliases("shop", ["promo"]) == 200
+    assert aliases("blog", ["promo"]) == 409
+    assert aliases("shop", []) == 200  # given up
+    assert aliases("blog", ["promo"]) == 200
+    # A project's name can never become another project's alias, nor an alias another project's name.
+    assert aliases("blog", ["shop"]) == 409
+    assert create(api, alice, "promo")["statusCode"] == 409
+    # blog is deleted as the pipeline does it (routes, then the record): its claims no longer hold.
+    project = api.store.projects.get(name="blog")
+    assert project is not None
+    routes.update(api.routes, {}, [names.alias_key(a) for a in project.aliases])
+    quotas.release_project(api.store, project)
+    assert aliases("shop", ["promo"]) == 200
+    assert create(api, alice, "blog", 7002)["statusCode"] == 201

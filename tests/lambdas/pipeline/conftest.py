@@ -22,6 +22,7 @@ from lambdas.shared.deps import Deps
 from lambdas.shared.models import Project, ProjectStatus, Repository, Subscription, User
 from lambdas.shared.names import Env
 from tests.lambdas.pipeline.support import STACK
+from tests.support.github_tokens import signed_in
 from tests.support.platform import TestPlatform, provision
 
 REGION = "us-east-1"
@@ -78,7 +79,10 @@ class World:
         store = self.deps.store
         if store.users.get(id=owner) is None:
             store.subscriptions.put(Subscription(id="basic", name="Basic", limits=limits or {}))
-            store.users.put(User(id=owner, login="octo", subscription_id="basic", installation_id=55))
+            user = User(id=owner, login="octo", subscription_id="basic", installation_id=55)
+            if int(owner) in self.github.accounts:  # signed in through GitHub: holds the user's token
+                user = signed_in(user, self.github, self.deps.client("kms"), self.deps.env[Env.TOKEN_KEY_ARN])
+            store.users.put(user)
         project = Project(
             name=name,
             owner_id=owner,
