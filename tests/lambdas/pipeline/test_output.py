@@ -5,6 +5,8 @@ from __future__ import annotations
 import gzip
 import io
 import tarfile
+import tempfile
+from pathlib import Path
 
 import pytest
 
@@ -109,3 +111,26 @@ def test_a_rejected_output_is_recorded_with_its_reason_and_not_retried(world: Wo
     assert project and "leaves the output directory" in project.status_reason and project.lock is None
     assert any("leaves the output directory" in line for line in world.log_lines("shop", "deploy"))
     assert deps.s3.list_objects_v2(Bucket=PROJECT_BUCKET).get("KeyCount") == 0
+
+
+def test_two_files_served_at_one_path_are_refused() -> None:
+    archive = output_archive(pages={"about.html": b"1", "about/index.html": b"2"})
+    with pytest.raises(OutputRejected, match="both served at '/about'"):
+        read_output(io.BytesIO(archive), LIMITS)
+
+
+def test_the_output_is_extracted_to_disk_and_its_folder_removed_on_close_or_rejection(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    long_name = "a" * 300 + ".txt"  # longer than a file name may be; an object key may
+    output = read_output(
+        io.BytesIO(output_archive(client={"a": b"file", "a/b": b"beside", long_name: b"long"})), LIMITS
+    )
+    assert output.files["a"].read_bytes() == b"file" and output.files["a/b"].read_bytes() == b"beside"
+    assert output.files[long_name].read_bytes() == b"long" and output.root.parent == tmp_path
+    output.close()
+    assert list(tmp_path.iterdir()) == []
+    with pytest.raises(OutputRejected):
+        read_output(io.BytesIO(output_archive(extra=[member("./client/../../x")])), LIMITS)
+    assert list(tmp_path.iterdir()) == []
