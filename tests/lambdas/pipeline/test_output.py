@@ -89,6 +89,7 @@ def test_a_good_output_is_read_with_its_pages() -> None:
     assert output.pages == {"/": "/index.html", "/blog": "/blog/index.html", "/about": "/about.html"}
     assert "blog/__data.json" in output.files  # served as a static file (reference defect 86)
     assert output.server == server_zip()
+    output.close()
 
 
 def test_a_rejected_output_is_recorded_with_its_reason_and_not_retried(world: World) -> None:
