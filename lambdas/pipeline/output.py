@@ -141,7 +141,8 @@ def _extract(source: IO[bytes], target: Path) -> int:
     except OSError as err:
         if err.errno == errno.ENOSPC:
             raise OutputRejected("the build output does not fit in the deploy function's storage") from err
-        raise
+        # Not the archive's fault: raised as something else, so the deploy is retried.
+        raise RuntimeError(f"could not write the build output to disk: {err}") from err
 
 
 def read_output(

@@ -95,7 +95,8 @@ def live_key(project: str) -> str:
 
 
 def page_key(project: str, deployment_id: str, path: str) -> str:
-    """`path` is the request path without `.html` or trailing slash, e.g. `/`, `/about`, `/blog`."""
+    """`path` is a route path of the deployment (`lambdas.pipeline.route_paths`): a page's form (`/`,
+    `/about`, `/blog`) or a file's exact path (`/favicon.png`, `/sitemap.xml`)."""
     return f"{PAGE_KEY_PREFIX}{project}/{deployment_id}{path}"
 
 

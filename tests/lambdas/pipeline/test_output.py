@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import errno
 import gzip
 import io
+import shutil
 import tarfile
 import tempfile
 from pathlib import Path
@@ -135,3 +137,14 @@ def test_the_output_is_extracted_to_disk_and_its_folder_removed_on_close_or_reje
     with pytest.raises(OutputRejected):
         read_output(io.BytesIO(output_archive(extra=[member("./client/../../x")])), LIMITS)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_an_output_that_does_not_fit_on_disk_is_refused_with_its_reason(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def full(*_args: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(shutil, "copyfileobj", full)
+    with pytest.raises(OutputRejected, match="does not fit in the deploy function's storage"):
+        read_output(io.BytesIO(output_archive()), LIMITS)
