@@ -4,7 +4,8 @@ variables, the job's overrides, nothing of the caller's), under the job definiti
 `S3_ENDPOINT` at moto. Credentials reach it as they reach a Fargate job: from a container credentials
 endpoint whose URI and token are in its environment (`credentials.py`), never as keys. When the local
 platform runs as root, the runner is root as in the job's container, so it runs the user's commands as
-the job definition's unprivileged `BUILD_USER`; the work folder is then one that user can reach. When it
+the job definition's unprivileged `BUILD_USER`; the work folder is then one that user can reach (without
+root there is no user to switch to: the commands run as the caller). When it
 ends, a `Batch Job State Change` event like Batch's goes on the default bus, where the deploy rule's own
 pattern picks it up."""
 
@@ -96,6 +97,10 @@ class LocalBatch:
         env.update(job.definition.environment)
         env.update(job.environment)
         env.update(credentials, AWS_REGION=REGION, TMPDIR=str(tmp))
+        if os.geteuid() != 0:
+            # Not root: there is no other user to switch to, and the runner refuses a BUILD_USER it
+            # cannot switch to (a build image that starts unprivileged), so the build runs as the caller.
+            env.pop(Env.BUILD_USER, None)
         # Path-style addressing of the same bucket, at moto.
         env[Env.S3_ENDPOINT] = f"{self._aws.endpoint}/{job.definition.environment[Env.BUILD_BUCKET]}"
         return env

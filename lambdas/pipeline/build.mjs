@@ -105,15 +105,16 @@ function run(command, args, options = {}) {
 // platform shares one). Nothing else: no credentials, no endpoint, no token.
 const PASSED = ["PATH", "LANG", "LC_ALL", "TZ", "npm_config_cache"];
 
-// The unprivileged user of the user's commands, when the runner can switch to it (root, as in the job).
+// The unprivileged user of the user's commands (none: they run as the runner's user, as where the local
+// platform runs without root).
 function buildUser() {
   const value = process.env.BUILD_USER;
   if (!value) return null;
   const [uid, gid] = value.split(":").map(Number);
   if (!(uid > 0 && gid > 0)) throw new BuildError("BUILD_USER is malformed");
+  // Fail closed: a build image that starts as another user would leave the credentials in reach.
   if (process.getuid() !== 0) {
-    say("the runner is not root: the build runs as its user");
-    return null;
+    throw new BuildError("the build job must start as root to run the build as BUILD_USER");
   }
   return { uid, gid };
 }
