@@ -9,7 +9,7 @@ from collections.abc import Iterable, Mapping
 import pytest
 
 from battleshiper_cli.local.routes import MemoryRouteStore
-from lambdas.pipeline import deploy
+from lambdas.pipeline import deploy, route_budget
 from lambdas.shared import names
 from lambdas.shared.builds import trigger_build
 from lambdas.shared.models import DeploymentStatus
@@ -166,3 +166,13 @@ def test_a_path_too_long_for_a_route_key_is_refused_with_its_reason(world: World
     record = world.deps.store.deployments.get(project_name="shop", deployment_id=d)
     assert record and "too long for the route store" in record.reason and "at most 512" in record.reason
     assert world.deps.s3.list_objects_v2(Bucket=PROJECT_BUCKET).get("KeyCount") == 0
+
+
+def test_the_clean_up_never_removes_the_keys_of_the_deployment_the_live_pointer_names(world: World) -> None:
+    world.add_project()
+    d = build(world, "j1")
+    deploy.deploy_event(world.deploy, batch_event("shop", d, job_id="j1"))
+    record = world.deps.store.deployments.get(project_name="shop", deployment_id=d)
+    assert record and keys_of(world, d)
+    route_budget.remove_routes(world.deploy, record)  # as after a go-live whose undo failed
+    assert len(keys_of(world, d)) == 3 and world.routes.get(names.live_key("shop")) == d
