@@ -11,7 +11,7 @@ from awacs.aws import Allow, Condition, PolicyDocument, Principal, Statement, St
 from awacs.sts import AssumeRole
 from troposphere import AWSObject, GetAtt, Parameter, Ref, Sub, Tags, Template
 from troposphere.apigatewayv2 import RouteSettings
-from troposphere.awslambda import Code, Environment, Function, LoggingConfig
+from troposphere.awslambda import Code, Environment, EphemeralStorage, Function, LoggingConfig
 from troposphere.iam import Policy, Role
 from troposphere.logs import LogGroup
 
@@ -135,6 +135,7 @@ class FunctionSpec:
     environment: dict[str, object] = field(default_factory=dict)
     timeout: int = 10
     memory: int = 256
+    ephemeral_storage: int | None = None  # MB of /tmp; Lambda's default (512) when None
     runtime: str | None = None  # default: the config's Python runtime
     layers: bool = True
     description: str = ""
@@ -163,6 +164,8 @@ def python_function(t: Template, config: PlatformConfig, spec: FunctionSpec) -> 
         "LoggingConfig": LoggingConfig(LogGroup=Ref(spec.log_group)),
         "Tags": Tags(**{config.names.stack_tag: config.stack_name}),
     }
+    if spec.ephemeral_storage:
+        props["EphemeralStorage"] = EphemeralStorage(Size=spec.ephemeral_storage)
     if spec.layers:
         props["Layers"] = [Ref("DependencyLayer")]
     env = {"BATTLESHIPER_STACK": config.stack_name, **spec.environment}

@@ -41,6 +41,12 @@ from templates.parameters import PARAM_ARTIFACTS_BUCKET
 from templates.storage import bucket_policy, private_bucket
 
 PIPELINE_TIMEOUT_SECONDS = 900
+# The deploy extracts a build output to /tmp (`lambdas.pipeline.work`): up to the subscription's three
+# storage quotas together, which subscription managers set at run time, so the template cannot size it to
+# them: Lambda's most, 10 GB. It is billed only while the function runs ($0.0000000309 per GB-second in
+# us-east-1 above the free 512 MB: about $0.00002 for a one-minute deploy). An output that still does not
+# fit is refused with its reason (docs/PIPELINE.md, *Streaming*).
+DEPLOY_EPHEMERAL_STORAGE_MB = 10240
 
 
 # --- small helpers -------------------------------------------------------------------------------
@@ -197,6 +203,7 @@ def add_functions(t: Template, config: PlatformConfig, *, bus: EventBus, queue: 
             handler=f"lambdas.pipeline.{role}.handler", artifact="pipeline", log_group=group,
             statements=[*common, *statements[role]], environment=environment,
             timeout=PIPELINE_TIMEOUT_SECONDS, memory=1024 if role == "deploy" else 256,
+            ephemeral_storage=DEPLOY_EPHEMERAL_STORAGE_MB if role == "deploy" else None,
             description=f"Pipeline: {role}",
         ))
         rules.append(add_trigger(t, title, n.rule(f"pipeline-{role}"), function, dlq, bus_props, pattern))

@@ -117,6 +117,9 @@ def _build(t: Template, config: PlatformConfig, groups: dict[str, LogGroup]) -> 
         "AWS_REGION": Ref("AWS::Region"),
         Env.S3_ENDPOINT: Sub(f"https://{BUILD_BUCKET}.s3.${{AWS::Region}}.${{AWS::URLSuffix}}"),
         Env.BUILD_TIMEOUT_SECONDS: str(runner_seconds),
+        # The job starts as root; the user's commands run as this user, out of reach of the job's
+        # credentials (build.mjs).
+        Env.BUILD_USER: names.BUILD_USER,
     }
     job_definition = t.add_resource(JobDefinition(
         "BuildJobDefinition",

@@ -1,8 +1,13 @@
 """The local build runner, in place of AWS Batch: a job is the job definition's own command (the embedded
 `build.mjs`) in a subprocess, in a fresh work folder, with a scrubbed environment (the job definition's
-variables, the job's overrides, the local credentials, nothing of the caller's), under the job
-definition's time limit, with `S3_ENDPOINT` at moto. When it ends, a `Batch Job State Change` event like
-Batch's goes on the default bus, where the deploy rule's own pattern picks it up."""
+variables, the job's overrides, nothing of the caller's), under the job definition's time limit, with
+`S3_ENDPOINT` at moto. Credentials reach it as they reach a Fargate job: from a container credentials
+endpoint whose URI and token are in its environment (`credentials.py`), never as keys. When the local
+platform runs as root, the runner is root as in the job's container, so it runs the user's commands as
+the job definition's unprivileged `BUILD_USER`; the work folder is then one that user can reach (without
+root there is no user to switch to: the commands run as the caller). When it
+ends, a `Batch Job State Change` event like Batch's goes on the default bus, where the deploy rule's own
+pattern picks it up."""
 
 from __future__ import annotations
 
@@ -21,6 +26,7 @@ from typing import Any
 
 from battleshiper_cli.local.aws import ACCOUNT, REGION, MotoServer
 from battleshiper_cli.local.bus import LocalBus
+from battleshiper_cli.local.credentials import CredentialsEndpoint
 from lambdas.shared import names
 from lambdas.shared.names import Env
 
@@ -74,6 +80,8 @@ class LocalBatch:
         self._processes: set[subprocess.Popen[bytes]] = set()
         self._lock = threading.Lock()
         self._closed = False
+        moto = aws.environment()
+        self._credentials = CredentialsEndpoint(moto["AWS_ACCESS_KEY_ID"], moto["AWS_SECRET_ACCESS_KEY"])
 
     def submit(
         self, definition_name: str, queue: str, parameters: dict[str, str], environment: dict[str, str]
@@ -84,17 +92,15 @@ class LocalBatch:
         threading.Thread(target=self._run, args=(job,), name=f"build-{job.id[:8]}", daemon=True).start()
         return job
 
-    def _environment(self, job: Job, tmp: Path) -> dict[str, str]:
+    def _environment(self, job: Job, tmp: Path, credentials: dict[str, str]) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if k in PASSED_THROUGH}
         env.update(job.definition.environment)
         env.update(job.environment)
-        moto = self._aws.environment()
-        env.update(
-            AWS_ACCESS_KEY_ID=moto["AWS_ACCESS_KEY_ID"],
-            AWS_SECRET_ACCESS_KEY=moto["AWS_SECRET_ACCESS_KEY"],
-            AWS_REGION=REGION,
-            TMPDIR=str(tmp),
-        )
+        env.update(credentials, AWS_REGION=REGION, TMPDIR=str(tmp))
+        if os.geteuid() != 0:
+            # Not root: there is no other user to switch to, and the runner refuses a BUILD_USER it
+            # cannot switch to (a build image that starts unprivileged), so the build runs as the caller.
+            env.pop(Env.BUILD_USER, None)
         # Path-style addressing of the same bucket, at moto.
         env[Env.S3_ENDPOINT] = f"{self._aws.endpoint}/{job.definition.environment[Env.BUILD_BUCKET]}"
         return env
@@ -104,13 +110,14 @@ class LocalBatch:
             if self._closed:
                 return
             job.status = "RUNNING"
-            work = Path(tempfile.mkdtemp(prefix=f"job-{job.id[:8]}-", dir=self._folder))
+            work = self._work_folder(job)
             started = time.monotonic()
+            grant, credentials = self._credentials.register()
             try:
                 process = subprocess.Popen(
                     job.definition.command,
                     cwd=work,
-                    env=self._environment(job, work),
+                    env=self._environment(job, work, credentials),
                     stdout=subprocess.PIPE,
                     stderr=subprocess.STDOUT,
                     start_new_session=True,
@@ -135,6 +142,7 @@ class LocalBatch:
             except OSError as err:
                 job.status, job.reason = "FAILED", f"CannotStartContainerError: {err}"
             finally:
+                self._credentials.revoke(grant)
                 shutil.rmtree(work, ignore_errors=True)
             self._write_log(job)
             if not self._closed:
@@ -143,6 +151,16 @@ class LocalBatch:
                     f" in {time.monotonic() - started:.0f} s"
                 )
                 self._bus.publish("default", self.state_change(job))
+
+    def _work_folder(self, job: Job) -> Path:
+        prefix = f"job-{job.id[:8]}-"
+        if os.geteuid() != 0:
+            return Path(tempfile.mkdtemp(prefix=prefix, dir=self._folder))
+        # The runner hands its folder in here to the build user, who must be able to reach it: the
+        # system's temporary folder, not the data folder (whose parents may be private).
+        work = Path(tempfile.mkdtemp(prefix=f"battleshiper-{prefix}"))
+        work.chmod(0o711)
+        return work
 
     def _write_log(self, job: Job) -> None:
         if not job.definition.log_group or not job.output:
@@ -191,6 +209,7 @@ class LocalBatch:
 
     def close(self) -> None:
         self._closed = True
+        self._credentials.close()
         with self._lock:
             for process in self._processes:
                 if process.poll() is None:

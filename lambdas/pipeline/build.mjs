@@ -11,7 +11,16 @@
 // references (the test checks both).
 //
 // Environment: EXECUTION_ID, PROJECT, BUILD_BUCKET, AWS_REGION, S3_ENDPOINT (e.g. https://<bucket>.s3.
-// <region>.amazonaws.com), BUILD_TIMEOUT_SECONDS (install + build together).
+// <region>.amazonaws.com), BUILD_TIMEOUT_SECONDS (install + build together), BUILD_USER (uid:gid).
+//
+// The user's commands get no way to reach AWS credentials. The job's credentials are where the container
+// put them: the ECS agent's AWS_CONTAINER_CREDENTIALS_* variables, in the runner's environment and so in
+// /proc/1/environ for the container's whole life, and the credentials endpoint, which answers whoever
+// knows that URI. So the checkout is handed to BUILD_USER, an unprivileged user (the job starts as root),
+// and install, build and packing run as it: it may read neither /proc/1/environ nor the runner's memory,
+// and its environment is built from an allow-list (no AWS_*, ECS_*, token), so it never learns the URI.
+// (Presigned URLs in place of the job role would have to ride in the job's parameters, which the
+// state-change event repeats, and die with the signer's temporary credentials: docs/PIPELINE.md.)
 // Build spec, s3://$BUILD_BUCKET/$PROJECT/$EXECUTION_ID/build-spec.json (written by the build trigger):
 //   { "clone_url": "https://github.com/<owner>/<repo>.git",   no credentials in the URL
 //     "token": "<installation token, this repository only, contents:read>",   optional
@@ -22,7 +31,7 @@
 
 import { spawnSync } from "node:child_process";
 import { createHash, createHmac } from "node:crypto";
-import { mkdtempSync, readFileSync, statSync } from "node:fs";
+import { chownSync, mkdirSync, mkdtempSync, readFileSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve, sep } from "node:path";
 
@@ -40,7 +49,7 @@ function required(name) {
 
 async function credentials() {
   if (process.env.AWS_ACCESS_KEY_ID) {
-    // Static keys: the local platform.
+    // Static keys: a runner started by hand (the local platform serves a credentials endpoint instead).
     return { id: process.env.AWS_ACCESS_KEY_ID, secret: process.env.AWS_SECRET_ACCESS_KEY,
              token: process.env.AWS_SESSION_TOKEN };
   }
@@ -92,6 +101,39 @@ function run(command, args, options = {}) {
   return result.status ?? 1;
 }
 
+// What the user's commands may inherit: how to find programs and the locale (npm's cache where the local
+// platform shares one). Nothing else: no credentials, no endpoint, no token.
+const PASSED = ["PATH", "LANG", "LC_ALL", "TZ", "npm_config_cache"];
+
+// The unprivileged user of the user's commands (none: they run as the runner's user, as where the local
+// platform runs without root).
+function buildUser() {
+  const value = process.env.BUILD_USER;
+  if (!value) return null;
+  const [uid, gid] = value.split(":").map(Number);
+  if (!(uid > 0 && gid > 0)) throw new BuildError("BUILD_USER is malformed");
+  // Fail closed: a build image that starts as another user would leave the credentials in reach.
+  if (process.getuid() !== 0) {
+    throw new BuildError("the build job must start as root to run the build as BUILD_USER");
+  }
+  return { uid, gid };
+}
+
+// A home, a temporary folder and the checkout, owned by the build user; the environment it runs with.
+function sandbox(work, src, user) {
+  const home = join(work, "home"), tmp = join(work, "tmp");
+  for (const dir of [home, tmp]) mkdirSync(dir);
+  const env = { CI: "true", HOME: user ? home : (process.env.HOME ?? home), TMPDIR: tmp };
+  for (const key of PASSED) if (process.env[key]) env[key] = process.env[key];
+  if (user) {
+    chownSync(work, user.uid, user.gid);
+    if (run("chown", ["-R", "-h", `${user.uid}:${user.gid}`, home, tmp, src]) !== 0) {
+      throw new BuildError("could not hand the checkout to the build user");
+    }
+  }
+  return { env, ...(user ?? {}) };
+}
+
 function checkSpec(spec) {
   for (const field of ["clone_url", "branch", "build_command", "output_directory"]) {
     if (typeof spec[field] !== "string" || !spec[field]) throw new BuildError(`build spec lacks ${field}`);
@@ -119,14 +161,11 @@ function checkout(spec, dir) {
   }
 }
 
-function step(name, command, cwd, deadline) {
+function step(name, command, cwd, deadline, as) {
   const seconds = Math.floor((deadline - Date.now()) / 1000);
   if (seconds <= 0) throw new BuildError(`no time left for ${name}`);
   say(`${name}: ${command}`);
-  // The user's commands see no job credentials and no token.
-  const env = { ...process.env, CI: "true" };
-  for (const key of Object.keys(env)) if (key.startsWith("AWS_")) delete env[key];
-  const status = run("timeout", ["--kill-after=10", String(seconds), "sh", "-c", command], { cwd, env });
+  const status = run("timeout", ["--kill-after=10", String(seconds), "sh", "-c", command], { cwd, ...as });
   if (status === 124 || status === 137) throw new BuildError(`${name} timed out`);
   if (status !== 0) throw new BuildError(`${name} failed (exit ${status})`);
 }
@@ -148,20 +187,24 @@ async function main() {
     throw new BuildError("build spec is not valid JSON"); // the parser's message would quote the token
   }
   checkSpec(spec);
+  const user = buildUser();
   const work = mkdtempSync(join(tmpdir(), "battleshiper-"));
   const src = join(work, "src");
   checkout(spec, src);
   delete spec.token;
+  const as = sandbox(work, src, user);
+  if (user) say(`install, build and packing run as ${user.uid}:${user.gid}`);
 
-  if (spec.install_command) step("install", spec.install_command, src, deadline);
-  step("build", spec.build_command, src, deadline);
+  if (spec.install_command) step("install", spec.install_command, src, deadline, as);
+  step("build", spec.build_command, src, deadline, as);
 
   const output = resolve(src, spec.output_directory);
   if (!output.startsWith(src + sep) || !statSync(output, { throwIfNoEntry: false })?.isDirectory()) {
     throw new BuildError(`output directory ${spec.output_directory} does not exist in the repository`);
   }
   const archive = join(work, "output.tar.gz");
-  if (run("tar", ["-czf", archive, "-C", output, "."]) !== 0) throw new BuildError("packing failed");
+  // As the build user too: it packs only what that user may read.
+  if (run("tar", ["-czf", archive, "-C", output, "."], as) !== 0) throw new BuildError("packing failed");
   const body = readFileSync(archive);
   await s3("PUT", `${project}/${execution}/output.tar.gz`, body, { "content-type": "application/gzip" });
   say(`uploaded ${body.length} bytes in ${Math.round((Date.now() - started) / 1000)} s`);

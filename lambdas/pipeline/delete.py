@@ -102,7 +102,7 @@ def _remove_routes(deps: Deps, project: Project) -> None:
         if deps.routes.get(names.alias_key(alias)) == project.name:
             deletes.append(names.alias_key(alias))
     for deployment in deps.store.deployments.query(project_name=project.name):
-        deletes += [names.page_key(project.name, deployment.deployment_id, p) for p in deployment.pages]
+        deletes += releases.route_keys(deployment)
     routes.update(deps.routes, {}, deletes, sleep=deps.sleep)
 
 

@@ -5,12 +5,14 @@ the deployment id of a Deployment record the build trigger wrote, so nothing in 
 beyond that correlation (no bearer ticket across the build, reference defect 26). Steps, under the
 project lock (owner + expiry, released in `finally`):
 
-  check the output (`output.read_output`) -> upload files to `<project>/<deployment>/` in parallel ->
-  new server code + published version (+ a per-deployment alias) -> page keys -> go live (live pointer,
-  `live` alias, records; `releases.go_live`) unless a newer deployment is live -> prune old ones.
+  check the output (`output.read_output`, extracted to a work folder on disk) -> check and record its
+  route keys (`route_budget`) -> upload files to `<project>/<deployment>/` in parallel -> new server
+  code + published version (+ a per-deployment alias) -> route keys -> go live (live pointer, `live`
+  alias, records; `releases.go_live`) unless a newer deployment is live -> prune old ones.
 
 Nothing the live deployment uses is touched before going live, so any failure leaves it serving; the
-reason goes to the project's deploy log and `status_reason`. A rejected output is final; any other
+reason goes to the project's deploy log and `status_reason`, and the route keys it recorded are
+removed. The work folder goes in every path. A rejected output is final; any other
 failure is raised again so Lambda retries the event, and a retry converges (every step is idempotent).
 """
 
@@ -18,11 +20,12 @@ from __future__ import annotations
 
 import contextlib
 import time
+from pathlib import Path
 from typing import Any
 
 from botocore.exceptions import ClientError
 
-from lambdas.pipeline import concurrency
+from lambdas.pipeline import concurrency, route_budget, work
 from lambdas.pipeline.handlers import event_function
 from lambdas.pipeline.output import BuildOutput, OutputRejected, read_output
 from lambdas.pipeline.upload import upload_files
@@ -188,20 +191,30 @@ class Deployer:
         started = time.monotonic()
         self.log.line(f"deployment {d.deployment_id} started (commit {d.commit[:12] or 'branch tip'})")
         lifecycle.deploying(deps, d, self.job_id)
+        work.clear_stale()
+        with work.folder() as folder:
+            ready = self._install(project, folder)
+        return self._go_live(project, ready, started)
 
+    def _install(self, project: Project, folder: Path) -> Deployment:
+        """Check, upload, publish and route the build output (extracted into `folder`): READY."""
+        deps, d = self.deps, self.deployment
         self.step = "reading the build output"
         limits = self._limits(project)
         body = deps.s3.get_object(
             Bucket=deps.env[Env.BUILD_BUCKET], Key=names.build_output_key(project.name, d.deployment_id)
         )["Body"]
         try:
-            output = read_output(body, limits)
+            output = read_output(body, limits, directory=folder)
         finally:
             body.close()
+        keys = route_budget.keys_of(project.name, d.deployment_id, output.routes)
+        route_budget.check_budget(deps, project, d, len(keys), limits)
         self.log.line(
             f"build output accepted: {len(output.files)} files, {len(output.pages)} pages, "
-            f"server {len(output.server)} bytes"
+            f"{len(keys)} route keys, server {output.server_bytes} bytes"
         )
+        route_budget.record(deps, d, output.routes)
 
         self.step = "uploading files"
         upload_files(
@@ -216,25 +229,20 @@ class Deployer:
         version = self._publish_server(project, output)
 
         self.step = "writing page routes"
-        routes.update(
-            deps.routes,
-            {
-                names.page_key(project.name, d.deployment_id, path): target
-                for path, target in output.pages.items()
-            },
-            sleep=deps.sleep,
-        )
-        ready = lifecycle.ready(
+        routes.update(deps.routes, keys, sleep=deps.sleep)
+        return lifecycle.ready(
             deps,
             d,
             function_version=version,
             client_bytes=output.client_bytes,
             prerender_bytes=output.prerender_bytes,
-            server_bytes=len(output.server),
+            server_bytes=output.server_bytes,
             page_count=len(output.pages),
-            pages=sorted(output.pages),
         )
 
+    def _go_live(self, project: Project, ready: Deployment, started: float) -> Deployment:
+        deps, d = self.deps, self.deployment
+        version = ready.function_version
         self.step = "going live"
         if releases.superseded(project, ready):
             self.log.line(
@@ -264,13 +272,15 @@ class Deployer:
         deps, d = self.deps, self.deployment
         function = releases.function_name(deps, project.name)
         concurrency.reserve(deps, function, self._limits(project))
-        if len(output.server) <= INLINE_CODE_LIMIT:
+        if output.server_bytes <= INLINE_CODE_LIMIT:
             code: dict[str, Any] = {"ZipFile": output.server}
         else:
             # Kept in the project bucket (outside every served prefix), not the 1-day build bucket
             # (reference defect 33).
             key = names.server_code_key(project.name, d.deployment_id)
-            deps.s3.put_object(Bucket=deps.env[Env.PROJECT_BUCKET], Key=key, Body=output.server)
+            assert output.server_path is not None  # read_output refuses an output without one
+            with output.server_path.open("rb") as server:
+                deps.s3.put_object(Bucket=deps.env[Env.PROJECT_BUCKET], Key=key, Body=server)
             code = {"S3Bucket": deps.env[Env.PROJECT_BUCKET], "S3Key": key}
         updated = deps.lambda_.update_function_code(FunctionName=function, **code)
         deps.lambda_.get_waiter("function_updated_v2").wait(
@@ -297,6 +307,10 @@ class Deployer:
     def _fail(self, reason: str) -> None:
         d = self.deployment
         self.log.line(f"deployment {d.deployment_id} failed: {reason}; the live deployment is unchanged")
+        try:
+            route_budget.remove_routes(self.deps, d)
+        except Exception as err:  # they stay recorded: pruning or deletion removes them later
+            log("route keys of a failed deploy not removed", level="WARNING", error=repr(err))
         with contextlib.suppress(Conflict):  # the record is gone: the project is being deleted
             lifecycle.failed(self.deps, d, reason)
 

@@ -1,42 +1,57 @@
-"""Which request paths of a deployment are its files: the route-store keys the edge looks up.
+"""The route-store paths of a deployment: what the edge looks up to serve a request from the files the
+deployment contains.
 
-The edge (templates/server_route.js) sends a GET or HEAD to the bucket when the deployment has a key for
-the decoded request path (exact first, then its page form) and to the server otherwise, so this mapping,
-not a file extension, decides what is static. Hashed `_app/immutable/` assets need no key: their own
-CloudFront behaviour always reads the bucket.
+Every file gets one key `p:<project>/<deployment><path>` (`names.page_key`) except SvelteKit's hashed
+`_app/immutable/` files, which the edge recognises by their prefix:
+
+- a static client file (`client/data.json`): its exact URL path (`/data.json`), value the same;
+- a prerendered HTML page (`prerendered/about.html`): the page form (`/about`; `index.html` -> `/`,
+  `blog/index.html` -> `/blog`), value the object path (`/about.html`);
+- any other prerendered file (`prerendered/sitemap.xml`, `prerendered/x/__data.json`): its exact path.
+
+Paths are the decoded (unicode) names exactly as the files are named; nothing is URL-encoded.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-from lambdas.pipeline.output import page_path
+from lambdas.shared import names
 
-IMMUTABLE_PREFIX = "_app/immutable/"
-HTML_SUFFIX = ".html"
+IMMUTABLE_DIR = "_app/immutable/"
+CLIENT = names.BUILD_CLIENT_DIR + "/"
+PRERENDERED = names.BUILD_PRERENDERED_DIR + "/"
+
+
+def page_path(relative: str) -> str:
+    """`index.html` -> `/`, `about.html` -> `/about`, `blog/index.html` -> `/blog` (the edge's form)."""
+    path = "/" + relative[: -len(".html")]
+    if path == "/index":
+        return "/"
+    if path.endswith("/index"):
+        path = path[: -len("/index")]
+    return path
 
 
 def route_paths(files: Iterable[str]) -> dict[str, str]:
-    """Request path -> object path (both decoded, `/`-rooted) for the deployment's files, given as paths
-    under the deployment prefix (`about.html`, `data.json`, `_app/version.json`).
-
-    A `.html` file is a page: its key is the page form (`blog/index.html` -> `/blog`); the edge also maps
-    `/blog/`, `/blog.html` and `/blog/index.html` to that form. Every other file (static files, and
-    prerendered `sitemap.xml` or `__data.json`) is keyed by its exact path. Where two files claim one key,
-    the file named exactly so wins over a page, and `about.html` over `about/index.html`, whatever the
-    order of `files`.
-    """
-    exact: dict[str, str] = {}
-    pages: dict[str, str] = {}
+    """Route path -> object path for the build output's files, named as in the archive (`client/...`,
+    `prerendered/...`; anything else, such as `server/handler.zip`, has no route). Raises ValueError when
+    two files would claim the same path (`about.html` and `about/index.html`, or a prerendered page and
+    a client file `about`): the edge could serve only one of them."""
+    found: dict[str, str] = {}
     for name in files:
-        relative = name.lstrip("/")
-        if not relative or relative.startswith(IMMUTABLE_PREFIX):
-            continue
-        obj = "/" + relative
-        if relative.endswith(HTML_SUFFIX):
-            path = page_path(relative)
-            if path not in pages or len(obj) < len(pages[path]):
-                pages[path] = obj
+        if name.startswith(CLIENT):
+            relative, page = name[len(CLIENT) :], False
+        elif name.startswith(PRERENDERED):
+            relative = name[len(PRERENDERED) :]
+            page = relative.endswith(".html")
         else:
-            exact[obj] = obj
-    return {**pages, **exact}
+            continue
+        if not relative or relative.startswith(IMMUTABLE_DIR):
+            continue
+        target = "/" + relative
+        path = page_path(relative) if page else target
+        if found.get(path, target) != target:
+            raise ValueError(f"{found[path][1:]!r} and {relative!r} are both served at {path!r}")
+        found[path] = target
+    return found

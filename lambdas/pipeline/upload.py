@@ -2,7 +2,8 @@
 
 Paths are immutable per deployment (`<project>/<deployment>/...`), but a page or `favicon.png` is
 served at a stable URL whose deployment changes, so only SvelteKit's hashed `_app/immutable/` files may
-be cached for a year; everything else is revalidated quickly.
+be cached for a year; everything else is revalidated quickly. Each upload reads its file from the
+deploy's work folder on disk (`output.read_output`), never the whole output from memory.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import mimetypes
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 IMMUTABLE = "public, max-age=31536000, immutable"
@@ -47,20 +49,21 @@ def cache_control(path: str) -> str:
     return IMMUTABLE if path.startswith(IMMUTABLE_DIR) else SHORT
 
 
-def upload_files(s3: Any, bucket: str, prefix: str, files: Mapping[str, bytes], workers: int) -> int:
+def upload_files(s3: Any, bucket: str, prefix: str, files: Mapping[str, Path], workers: int) -> int:
     """Put every file under `prefix`; returns the number of bytes written. Any failure raises (after
     the running uploads finish); nothing points at the prefix yet, so a retry simply writes it again."""
 
-    def put(item: tuple[str, bytes]) -> int:
-        path, data = item
-        s3.put_object(
-            Bucket=bucket,
-            Key=prefix + path,
-            Body=data,
-            ContentType=content_type(path),
-            CacheControl=cache_control(path),
-        )
-        return len(data)
+    def put(item: tuple[str, Path]) -> int:
+        path, file = item
+        with file.open("rb") as body:  # botocore streams a seekable file
+            s3.put_object(
+                Bucket=bucket,
+                Key=prefix + path,
+                Body=body,
+                ContentType=content_type(path),
+                CacheControl=cache_control(path),
+            )
+            return body.seek(0, 2)
 
     if not files:
         return 0

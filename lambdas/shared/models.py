@@ -77,8 +77,8 @@ class Limits(BaseModel):
     # Reserved (so also the most) concurrent executions of each project's server function: one busy or
     # attacked app cannot take the account's Lambda concurrency from the platform and other projects.
     function_concurrency: int = Field(default=10, ge=1, le=1000)
-    # Route-store keys (pages and root static files) of one project across its kept deployments: the
-    # store is one 5 MB KeyValueStore shared by every project.
+    # Route-store keys (one per file outside `_app/immutable/`) of one project across the deployments it
+    # keeps: the store is one 5 MB KeyValueStore shared by every project (docs/PIPELINE.md).
     route_keys: int = Field(default=2000, ge=0)
 
 
@@ -163,7 +163,11 @@ class Deployment(Record):
     prerender_bytes: int = 0
     server_bytes: int = 0
     page_count: int = 0
-    # Page paths (`/`, `/about`) with a route-store key: what pruning and deletion must remove.
+    # Page paths (`/`, `/about`) with a route-store key, as deployments before `route_paths` recorded
+    # them: still removed with the deployment.
     pages: list[str] = Field(default_factory=list)
+    # The paths of every route-store key the deployment writes (`names.page_key`), recorded before the
+    # first is written: a failed deploy, pruning and deletion remove exactly these.
+    route_paths: list[str] = Field(default_factory=list)
     created_at: int = Field(default_factory=now)
     finished_at: int | None = None

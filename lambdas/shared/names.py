@@ -103,7 +103,8 @@ def live_key(project: str) -> str:
 
 
 def page_key(project: str, deployment_id: str, path: str) -> str:
-    """`path` decoded: a page's form (`/`, `/about`) or a file's exact path (`/data.json`)."""
+    """`path` is a route path of the deployment (`lambdas.pipeline.route_paths`): a page's form (`/`,
+    `/about`, `/blog`) or a file's exact path (`/favicon.png`, `/sitemap.xml`)."""
     return f"{PAGE_KEY_PREFIX}{project}/{deployment_id}{path}"
 
 
@@ -122,6 +123,8 @@ def deployment_prefix(project: str, deployment_id: str) -> str:
 BUILD_SPEC_FILE = "build-spec.json"
 BUILD_OUTPUT_FILE = "output.tar.gz"
 BUILD_EXECUTION_FIELD = "execution_id"  # detail field of the build event and Batch job parameter
+# The unprivileged user the build job runs the user's commands as (`nobody` in Debian's images).
+BUILD_USER = "65534:65534"
 
 
 # What `@battleshiper/adapter` writes into the build output directory (web/adapter/index.js uses the same
@@ -380,6 +383,7 @@ class Env:
     EXECUTION_ID = "EXECUTION_ID"
     S3_ENDPOINT = "S3_ENDPOINT"
     BUILD_TIMEOUT_SECONDS = "BUILD_TIMEOUT_SECONDS"
+    BUILD_USER = "BUILD_USER"  # uid:gid the user's install and build commands run as
 
 
 # Which environment variable carries which table's name: the templates set them on the functions,

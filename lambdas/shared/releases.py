@@ -195,16 +195,19 @@ def _ignore_missing(call: Any, **kwargs: Any) -> None:
             raise
 
 
+def route_keys(deployment: Deployment) -> list[str]:
+    """The route-store keys a deployment wrote (or was about to): its recorded paths, and the page paths
+    of a deployment recorded before those."""
+    paths = dict.fromkeys([*deployment.route_paths, *deployment.pages])
+    return [names.page_key(deployment.project_name, deployment.deployment_id, p) for p in paths]
+
+
 def remove_deployment(deps: Deps, deployment: Deployment, *, with_function: bool = True) -> None:
-    """Everything of one deployment: page keys, files, server version and alias, record. Idempotent."""
+    """Everything of one deployment: route keys, files, server version and alias, record. Idempotent."""
     project = deployment.project_name
-    if deployment.pages and deps.has_routes:
-        routes.update(
-            deps.routes,
-            {},
-            [names.page_key(project, deployment.deployment_id, p) for p in deployment.pages],
-            sleep=deps.sleep,
-        )
+    keys = route_keys(deployment)
+    if keys and deps.has_routes:
+        routes.update(deps.routes, {}, keys, sleep=deps.sleep)
     delete_prefix(
         deps.s3, deps.env[Env.PROJECT_BUCKET], names.deployment_prefix(project, deployment.deployment_id)
     )
@@ -243,12 +246,15 @@ def to_prune(deployments: Iterable[Deployment], live: str | None, keep: int, now
     return prune
 
 
+def keep_count(deps: Deps) -> int:
+    return int(deps.env.get(Env.KEEP_DEPLOYMENTS, "5"))
+
+
 def prune(deps: Deps, project: Project) -> list[str]:
     """Remove deployments beyond `KEEP_DEPLOYMENTS`; returns their ids."""
-    keep = int(deps.env.get(Env.KEEP_DEPLOYMENTS, "5"))
     deployments = list(deps.store.deployments.query(project_name=project.name))
     removed = []
-    for deployment in to_prune(deployments, project.live_deployment, keep, int(deps.now())):
+    for deployment in to_prune(deployments, project.live_deployment, keep_count(deps), int(deps.now())):
         remove_deployment(deps, deployment)
         removed.append(deployment.deployment_id)
     return removed

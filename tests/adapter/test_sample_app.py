@@ -71,10 +71,13 @@ def cdn(sample_build: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         # Files named beyond ASCII, as a deployment may hold them (the keys are the decoded names).
         for name, body in EXTRA_FILES.items():
             s3.put_object(Bucket=BUCKET, Key=prefix + name, Body=body, ContentType=content_type(Path(name)))
-        files = [p.relative_to(sample_build / folder).as_posix() for folder in ("client", "prerendered")
+        # The files as the build output names them (`client/...`, `prerendered/...`).
+        files = [f"{folder}/{p.relative_to(sample_build / folder).as_posix()}"
+                 for folder in ("client", "prerendered")
                  for p in (sample_build / folder).rglob("*") if p.is_file()]
+        extra = [f"{'prerendered' if name.endswith('.html') else 'client'}/{name}" for name in EXTRA_FILES]
         # What the deploy writes: a route key for every file but the immutable assets.
-        keys = route_paths([*files, *EXTRA_FILES])
+        keys = route_paths([*files, *extra])
         routes.update({names.page_key("shop", DEPLOYMENT, path): obj for path, obj in keys.items()})
 
         module = extract_handler(sample_build / "server" / "handler.zip", workdir / "function")

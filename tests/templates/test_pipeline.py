@@ -11,6 +11,7 @@ import pytest
 
 from battleshiper_cli.handler_permissions import schema_permissions
 from lambdas.shared import names
+from lambdas.shared.models import Limits
 from lambdas.shared.names import Env, Names
 from templates import build_network, ids
 from templates.config import PlatformConfig
@@ -337,3 +338,13 @@ def test_platform_outputs_what_the_cli_and_init_need(platform: dict[str, Any]) -
     assert platform["Outputs"][ids.OUTPUT_PROJECT_STACK_ROLE]["Value"] == {
         "Fn::GetAtt": [ids.PROJECT_STACK_ROLE, "Arn"]
     }
+
+
+def test_the_deploy_function_has_room_on_disk_for_the_outputs_it_extracts(platform: dict[str, Any]) -> None:
+    resources = platform["Resources"]
+    storage = resources[FUNCTIONS["deploy"]]["Properties"]["EphemeralStorage"]["Size"]
+    assert storage == 10240  # Lambda's most: quotas are set at run time
+    defaults = Limits()
+    assert defaults.client_storage + defaults.prerender_storage + defaults.server_storage < storage * 2**20
+    # Only the deploy extracts build outputs.
+    assert "EphemeralStorage" not in resources[FUNCTIONS["init"]]["Properties"]

@@ -117,6 +117,14 @@ def test_build_job_runs_on_fargate_arm64_within_the_configured_limits(template: 
     assert {names.Env.BUILD_BUCKET, names.Env.PROJECT} <= env
 
 
+def test_build_job_runs_the_users_commands_as_an_unprivileged_user(template: dict[str, Any]) -> None:
+    container = of_type(template, "AWS::Batch::JobDefinition")["BuildJobDefinition"]["ContainerProperties"]
+    env = {e["Name"]: e["Value"] for e in container["Environment"]}
+    uid, gid = (int(n) for n in env[names.Env.BUILD_USER].split(":"))
+    assert uid > 0 and gid > 0  # the container itself starts as root, which the runner needs to switch
+    assert "User" not in container
+
+
 def test_build_image_is_operator_controlled(template: dict[str, Any]) -> None:
     config = PlatformConfig(artifacts=placeholder_artifacts())
     parameter = template["Parameters"][ProjectStackParams.BUILD_IMAGE]

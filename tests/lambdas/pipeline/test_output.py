@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import errno
 import gzip
 import io
+import shutil
 import tarfile
+import tempfile
+from pathlib import Path
 
 import pytest
 
@@ -87,6 +91,7 @@ def test_a_good_output_is_read_with_its_pages() -> None:
     assert output.pages == {"/": "/index.html", "/blog": "/blog/index.html", "/about": "/about.html"}
     assert "blog/__data.json" in output.files  # served as a static file (reference defect 86)
     assert output.server == server_zip()
+    output.close()
 
 
 def test_a_rejected_output_is_recorded_with_its_reason_and_not_retried(world: World) -> None:
@@ -109,3 +114,37 @@ def test_a_rejected_output_is_recorded_with_its_reason_and_not_retried(world: Wo
     assert project and "leaves the output directory" in project.status_reason and project.lock is None
     assert any("leaves the output directory" in line for line in world.log_lines("shop", "deploy"))
     assert deps.s3.list_objects_v2(Bucket=PROJECT_BUCKET).get("KeyCount") == 0
+
+
+def test_two_files_served_at_one_path_are_refused() -> None:
+    archive = output_archive(pages={"about.html": b"1", "about/index.html": b"2"})
+    with pytest.raises(OutputRejected, match="both served at '/about'"):
+        read_output(io.BytesIO(archive), LIMITS)
+
+
+def test_the_output_is_extracted_to_disk_and_its_folder_removed_on_close_or_rejection(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    long_name = "a" * 300 + ".txt"  # longer than a file name may be; an object key may
+    output = read_output(
+        io.BytesIO(output_archive(client={"a": b"file", "a/b": b"beside", long_name: b"long"})), LIMITS
+    )
+    assert output.files["a"].read_bytes() == b"file" and output.files["a/b"].read_bytes() == b"beside"
+    assert output.files[long_name].read_bytes() == b"long" and output.root.parent == tmp_path
+    output.close()
+    assert list(tmp_path.iterdir()) == []
+    with pytest.raises(OutputRejected):
+        read_output(io.BytesIO(output_archive(extra=[member("./client/../../x")])), LIMITS)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_output_that_does_not_fit_on_disk_is_refused_with_its_reason(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def full(*_args: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(shutil, "copyfileobj", full)
+    with pytest.raises(OutputRejected, match="does not fit in the deploy function's storage"):
+        read_output(io.BytesIO(output_archive()), LIMITS)

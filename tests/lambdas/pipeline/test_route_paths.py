@@ -1,50 +1,48 @@
-"""The route keys a deployment's files get: what the edge will find in the bucket, and what it leaves to
-the server."""
+"""The route-key contract between the deploy and the edge: one key per file outside `_app/immutable/`."""
 
 from __future__ import annotations
+
+import pytest
 
 from lambdas.pipeline.route_paths import route_paths
 
 
-def test_static_and_prerendered_files_are_keyed_by_their_exact_path() -> None:
-    files = ["data.json", "ads.txt", "favicon.png", "_app/version.json", "sitemap.xml", "blog/__data.json",
-             "__data.json"]
-    assert route_paths(files) == {f"/{name}": f"/{name}" for name in files}
-
-
-def test_pages_are_keyed_by_their_page_form() -> None:
-    assert route_paths(["index.html", "about.html", "blog/index.html", "docs/intro.html"]) == {
+def test_every_file_but_the_immutable_ones_has_a_route() -> None:
+    files = [
+        "client/_app/immutable/entry/app.1a2b.js",
+        "client/_app/version.json",
+        "client/favicon.png",
+        "client/data.json",
+        "client/docs/guide.html",  # a static HTML file keeps its exact path
+        "client/café/menü.txt",
+        "prerendered/index.html",
+        "prerendered/about.html",
+        "prerendered/blog/index.html",
+        "prerendered/sitemap.xml",
+        "prerendered/x/__data.json",
+        "server/handler.zip",
+    ]
+    assert route_paths(files) == {
+        "/_app/version.json": "/_app/version.json",
+        "/favicon.png": "/favicon.png",
+        "/data.json": "/data.json",
+        "/docs/guide.html": "/docs/guide.html",
+        "/café/menü.txt": "/café/menü.txt",  # decoded, as named
         "/": "/index.html",
         "/about": "/about.html",
         "/blog": "/blog/index.html",
-        "/docs/intro": "/docs/intro.html",
+        "/sitemap.xml": "/sitemap.xml",
+        "/x/__data.json": "/x/__data.json",
     }
 
 
-def test_immutable_assets_need_no_key() -> None:
-    assert route_paths(["_app/immutable/entry/app.B1.js", "_app/immutable/assets/0.C2.css"]) == {}
-
-
-def test_names_stay_decoded_as_the_files_are_named() -> None:
-    assert route_paths(["caf\u00e9.html", "my file+1.txt", "\u65e5\u672c/\u8a9e.json"]) == {
-        "/caf\u00e9": "/caf\u00e9.html",
-        "/my file+1.txt": "/my file+1.txt",
-        "/\u65e5\u672c/\u8a9e.json": "/\u65e5\u672c/\u8a9e.json",
-    }
-
-
-def test_dotted_names_of_routes_are_not_guessed_at() -> None:
-    # Only files get keys: `/u/john.doe` or a generated `/og.png` are not among them, so they reach the app.
-    paths = route_paths(["index.html", "favicon.png"])
-    assert "/u/john.doe" not in paths and "/og.png" not in paths
-
-
-def test_clashes_resolve_the_same_whatever_the_order() -> None:
-    files = ["about/index.html", "about.html", "feed", "feed.html"]
-    expected = {"/about": "/about.html", "/feed": "/feed"}
-    assert route_paths(files) == expected
-    assert route_paths(reversed(files)) == expected
-
-
-def test_a_leading_slash_and_empty_names_are_tolerated() -> None:
-    assert route_paths(["/data.json", "", "/"]) == {"/data.json": "/data.json"}
+@pytest.mark.parametrize(
+    "files",
+    [
+        ["prerendered/about.html", "prerendered/about/index.html"],
+        ["client/about", "prerendered/about.html"],
+    ],
+)
+def test_two_files_served_at_one_path_are_refused(files: list[str]) -> None:
+    with pytest.raises(ValueError, match="'/about'"):
+        route_paths(files)
