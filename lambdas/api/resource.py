@@ -20,7 +20,7 @@ from lambdas.shared.deps import Deps
 from lambdas.shared.entry import lambda_handler
 from lambdas.shared.http import json_response
 from lambdas.shared.log import log
-from lambdas.shared.models import Project, ProjectStatus, Repository, Subscription, User
+from lambdas.shared.models import DeploymentStatus, Project, ProjectStatus, Repository, Subscription, User
 from lambdas.shared.store import AliasTaken, Conflict
 
 COMMAND = r"^[^\x00-\x1f\x7f]*$"
@@ -279,7 +279,9 @@ def buildproject(request: Request) -> dict[str, Any]:
         deployment = trigger_build(deps, project, triggered_by=user.id, commit=body.commit)
     except BuildRefused as err:
         raise ApiError(BUILD_REFUSALS.get(err.code, 503), err.code, str(err)) from err
-    return json_response(202, {"message": "build started", "deployment": deployment_view(deployment)})
+    queued = deployment.status == DeploymentStatus.QUEUED
+    message = "build queued: it starts when the project's running build ends" if queued else "build started"
+    return json_response(202, {"message": message, "deployment": deployment_view(deployment)})
 
 
 def listdeployments(request: Request) -> dict[str, Any]:

@@ -40,4 +40,7 @@ def project_view(project: Project) -> dict[str, Any]:
 
 
 def deployment_view(deployment: Deployment) -> dict[str, Any]:
-    return deployment.model_dump(mode="json")
+    """The record without its route paths (up to thousands per deployment): their count instead."""
+    view = deployment.model_dump(mode="json", exclude={"route_paths", "pages"})
+    view["route_count"] = len(deployment.route_paths) or len(deployment.pages)
+    return view

@@ -342,6 +342,15 @@ def test_buildproject_starts_a_build_with_a_repository_scoped_token(api: Api, al
     assert scoped[-1] == {"permissions": {"contents": "read"}, "repository_ids": [7001]}
     (event,) = api.pipeline_events()
     assert event["detail-type"] == names.build_detail_type("shop")
+    assert body(response)["message"] == "build started"
+    assert body(response)["deployment"]["status"] == "BUILDING"
+    assert "route_paths" not in body(response)["deployment"]
+
+    # A second build while the first runs waits for it, and says so.
+    again = api.call("POST", "/api/resource/buildproject", session=alice, json_body={"project_name": "shop"})
+    assert again["statusCode"] == 202 and body(again)["deployment"]["status"] == "QUEUED"
+    assert body(again)["message"].startswith("build queued")
+    assert api.pipeline_events() == []
 
 
 def test_buildproject_enforces_the_daily_quota_with_429(api: Api, alice_repo: Any) -> None:
