@@ -38,7 +38,7 @@ Directory = Annotated[
     str, Field(pattern=r"^[A-Za-z0-9._][A-Za-z0-9._/-]{0,199}$"), AfterValidator(_path_like)
 ]
 COMMIT = r"^[0-9a-f]{7,40}$"
-DEPLOYMENT_ID = r"^[0-9]{8}T[0-9]{6}-[0-9a-f]{6}$"
+DEPLOYMENT_ID = names.DEPLOYMENT_ID_PATTERN
 MAX_ALIASES = 50
 
 

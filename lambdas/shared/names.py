@@ -103,8 +103,7 @@ def live_key(project: str) -> str:
 
 
 def page_key(project: str, deployment_id: str, path: str) -> str:
-    """`path` is a route path of the deployment (`lambdas.pipeline.route_paths`): a page's form (`/`,
-    `/about`, `/blog`) or a file's exact path (`/favicon.png`, `/sitemap.xml`)."""
+    """`path`: a route path (`lambdas.pipeline.route_paths`), a page's form or a file's exact path."""
     return f"{PAGE_KEY_PREFIX}{project}/{deployment_id}{path}"
 
 
@@ -349,8 +348,7 @@ class Env:
     SESSION_KEY_SECRET_ARN = "SESSION_KEY_SECRET_ARN"
     TICKET_KEY_SECRET_ARN = "TICKET_KEY_SECRET_ARN"
     ORIGIN_SECRET_ARN = "ORIGIN_SECRET_ARN"
-    # Its value, for the dashboard's Node.js function (no SDK): web/adapter/files/lambda.js checks it.
-    ORIGIN_SECRET = "BATTLESHIPER_ORIGIN_SECRET"
+    ORIGIN_SECRET = "BATTLESHIPER_ORIGIN_SECRET"  # its value, for the dashboard's Node.js function
     GITHUB_SECRET_ARN = "GITHUB_SECRET_ARN"
     TOKEN_KEY_ARN = "TOKEN_KEY_ARN"
     ADMIN_GITHUB_ID = "ADMIN_GITHUB_ID"  # numeric GitHub user id of the first manager
