@@ -1,6 +1,6 @@
 """The signed-in user's repositories: what they can access through their installation of the GitHub
-App, asked with their own GitHub token (`lambdas.shared.access`, reference issue 13). The listing, and
-the check behind creating or re-pointing a project."""
+App, asked with their own GitHub token (`lambdas.shared.access`). The listing, and the check behind
+creating or re-pointing a project."""
 
 from __future__ import annotations
 

@@ -226,7 +226,7 @@ class Deployer:
         )
 
         self.step = "publishing the server function"
-        version = self._publish_server(project, output)
+        version = self._publish_server(project, output, limits)
 
         self.step = "writing page routes"
         routes.update(deps.routes, keys, sleep=deps.sleep)
@@ -268,10 +268,10 @@ class Deployer:
             log("prune failed", level="WARNING", project=project.name, error=repr(err))
         return result
 
-    def _publish_server(self, project: Project, output: BuildOutput) -> str:
+    def _publish_server(self, project: Project, output: BuildOutput, limits: Limits) -> str:
         deps, d = self.deps, self.deployment
         function = releases.function_name(deps, project.name)
-        concurrency.reserve(deps, function, self._limits(project))
+        concurrency.reserve(deps, function, limits)
         if output.server_bytes <= INLINE_CODE_LIMIT:
             code: dict[str, Any] = {"ZipFile": output.server}
         else:

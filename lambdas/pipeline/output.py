@@ -75,9 +75,6 @@ class BuildOutput:
             shutil.rmtree(self.root, ignore_errors=True)
 
 
-__all__ = ["BuildOutput", "OutputRejected", "page_path", "read_output"]
-
-
 class _Counting(io.RawIOBase):
     """Counts and limits the bytes gzip expands to (the archive's real size)."""
 

@@ -87,7 +87,7 @@ def remove_routes(deps: Deps, deployment: Deployment) -> None:
     pointer = deps.routes.get(names.live_key(deployment.project_name))
     if deployment.deployment_id in (pointer, project and project.live_deployment):
         return
-    keys = [names.page_key(current.project_name, current.deployment_id, p) for p in current.route_paths]
+    keys = releases.route_keys(current)
     routes.update(deps.routes, {}, keys, sleep=deps.sleep)
     deps.store.deployments.update(
         {"project_name": current.project_name, "deployment_id": current.deployment_id},

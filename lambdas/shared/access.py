@@ -1,6 +1,6 @@
 """What a user can access on GitHub, asked with that user's own token (user-to-server), never the
 App's: an App installed on an organisation covers every repository of it, while each member may see
-only some (reference issue 13). Project creation, the repository listing and every build trigger ask
+only some. Project creation, the repository listing and every build trigger ask
 here.
 
 The platform holds the user's access token and its single-use refresh token, KMS-encrypted on the user

@@ -191,9 +191,9 @@ class GitHub:
         ]
 
     def user_repositories(self, access_token: str, installation_id: int) -> list[RepositoryInfo]:
-        """Repositories of the installation the user can access (reference issue 13: never the
-        installation's own list, which covers every repository of an organisation). GitHub answers 404
-        when the user cannot access the installation at all."""
+        """Repositories of the installation the user can access (never the installation's own list,
+        which covers every repository of an organisation). GitHub answers 404 when the user cannot
+        access the installation at all."""
         path = f"/user/installations/{int(installation_id)}/repositories"
         return [_repository(r) for r in self._listing(path, "repositories", access_token, pages=30)]
 

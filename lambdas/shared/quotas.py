@@ -12,7 +12,7 @@ from __future__ import annotations
 from botocore.exceptions import ClientError
 
 from lambdas.shared.models import Project
-from lambdas.shared.store import Store
+from lambdas.shared.store import Store, cancellation_reasons
 
 
 class QuotaExceeded(Exception):
@@ -25,10 +25,6 @@ class NameTaken(Exception):
 
 class UnknownUser(Exception):
     pass
-
-
-def _reasons(err: ClientError) -> list[str]:
-    return [r.get("Code", "None") for r in err.response.get("CancellationReasons", [])]
 
 
 def create_project(store: Store, project: Project, limit: int) -> None:
@@ -73,9 +69,7 @@ def _create(store: Store, project: Project, limit: int) -> None:
             ]
         )
     except ClientError as err:
-        if err.response.get("Error", {}).get("Code") != "TransactionCanceledException":
-            raise
-        reasons = _reasons(err)
+        reasons = cancellation_reasons(err)
         if any(r in ("ConditionalCheckFailed", "TransactionConflict") for r in reasons[1:]):
             raise NameTaken(project.name) from err
         if reasons and reasons[0] == "ConditionalCheckFailed":

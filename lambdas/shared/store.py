@@ -39,6 +39,15 @@ def is_conditional_failure(err: ClientError) -> bool:
     return err.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
 
 
+def cancellation_reasons(err: ClientError) -> list[str]:
+    """Why each item of a canceled transaction failed ("" for the ones that did not); re-raises any
+    other error."""
+    if err.response.get("Error", {}).get("Code") != "TransactionCanceledException":
+        raise err
+    codes = [r.get("Code", "") for r in err.response.get("CancellationReasons", [])]
+    return ["" if code == "None" else code for code in codes]
+
+
 class Repo(Generic[M]):
     """One table of one record type."""
 
@@ -222,10 +231,8 @@ class Store:
                 }},
             ])
         except ClientError as err:
-            if err.response.get("Error", {}).get("Code") != "TransactionCanceledException":
-                raise
-            reasons = [r.get("Code", "None") for r in err.response.get("CancellationReasons", [])]
-            if len(reasons) > 1 and reasons[1] not in ("None", "") and reasons[0] in ("None", ""):
+            reasons = cancellation_reasons(err)
+            if len(reasons) > 1 and reasons[1] and not reasons[0]:
                 raise KeeperLost(keeper) from err
             raise Conflict(f"User {user.id}") from err
         updated = self.users.get(id=user.id)
@@ -247,8 +254,8 @@ class Store:
 
     def claim_aliases(self, project: str, aliases: Sequence[str]) -> None:
         """Claim every alias for `project` in one transaction: each free or this project's, and none
-        another project's name. Two parallel claims of one alias cannot both succeed (reference issue
-        13). AliasTaken names a refused alias; the claim of a project that is gone is cleared first."""
+        another project's name. Two parallel claims of one alias cannot both succeed. AliasTaken names a
+        refused alias; the claim of a project that is gone is cleared first."""
         for _ in range(len(aliases) + 1):
             items: list[tuple[str, dict[str, Any]]] = []
             for alias in aliases:
@@ -265,11 +272,9 @@ class Store:
                 self.dynamodb.meta.client.transact_write_items(TransactItems=[i for _, i in items])
                 return
             except ClientError as err:
-                if err.response.get("Error", {}).get("Code") != "TransactionCanceledException":
-                    raise
-                reasons = [r.get("Code", "None") for r in err.response.get("CancellationReasons", [])]
+                reasons = cancellation_reasons(err)
                 failed = [(a, item, code) for (a, item), code in zip(items, reasons, strict=False)
-                          if code not in ("None", "")] or [(items[0][0], items[0][1], "")]
+                          if code] or [(items[0][0], items[0][1], "")]
                 alias, item, code = failed[0]
                 if code == "ConditionalCheckFailed" and "Put" in item and self.clear_stale_claim(alias):
                     continue
@@ -285,6 +290,16 @@ class Store:
         holder = str(item.get("project", ""))
         if self.projects.get(name=holder) is not None:
             return False
+        self._drop_claim(alias, holder)
+        return True
+
+    def release_aliases(self, project: str, aliases: Sequence[str]) -> None:
+        """Give up the project's claims on these aliases (another project's claim stays)."""
+        for alias in aliases:
+            self._drop_claim(alias, project)
+
+    def _drop_claim(self, alias: str, holder: str) -> None:
+        """Delete the claim on `alias` while `holder` holds it."""
         try:
             self.nonces.delete_item(Key={"id": ALIAS_CLAIM + alias}, ConditionExpression="#p = :p",
                                     ExpressionAttributeNames={"#p": "project"},
@@ -292,15 +307,3 @@ class Store:
         except ClientError as err:
             if not is_conditional_failure(err):
                 raise
-        return True
-
-    def release_aliases(self, project: str, aliases: Sequence[str]) -> None:
-        """Give up the project's claims on these aliases (another project's claim stays)."""
-        for alias in aliases:
-            try:
-                self.nonces.delete_item(Key={"id": ALIAS_CLAIM + alias}, ConditionExpression="#p = :p",
-                                        ExpressionAttributeNames={"#p": "project"},
-                                        ExpressionAttributeValues={":p": project})
-            except ClientError as err:
-                if not is_conditional_failure(err):
-                    raise
