@@ -11,7 +11,7 @@ from troposphere.apigatewayv2 import Api, Integration, Route, Stage
 from troposphere.awslambda import Alias, Function, Permission
 from troposphere.logs import LogGroup
 
-from lambdas.shared.names import BUILD_SPEC_FILE, LIVE_ALIAS, PLATFORM_LOG_KINDS, Env
+from lambdas.shared.names import BUILD_SPEC_FILE, LIVE_ALIAS, PLATFORM_LOG_KINDS, RUNTIME_CONFIG_FILE, Env
 from templates import ids
 from templates.common import (
     PARTITION,
@@ -154,10 +154,13 @@ def _token_key() -> Statement:
 
 
 def _build_trigger_rights() -> list[Statement]:
-    """Starting a build (lambdas/shared/builds.py): write the build spec, nothing else in the bucket; the
-    owner's repository access is checked with their GitHub token."""
-    spec = Sub(f"arn:{PARTITION}:s3:::${{Bucket}}/*/{BUILD_SPEC_FILE}", Bucket=Ref(ids.BUILD_BUCKET))
-    return [_token_key(), allow(["s3:PutObject"], [spec])]
+    """Starting a build (lambdas/shared/builds.py): write the build spec and the sealed runtime
+    configuration, nothing else in the bucket; the owner's repository access is checked with their GitHub
+    token; the project's variables are opened and sealed again with the platform key (envelope.py)."""
+    written = [Sub(f"arn:{PARTITION}:s3:::${{Bucket}}/*/{name}", Bucket=Ref(ids.BUILD_BUCKET))
+               for name in (BUILD_SPEC_FILE, RUNTIME_CONFIG_FILE)]
+    data_keys = allow(["kms:GenerateDataKey"], [GetAtt(ids.TOKEN_KEY, "Arn")])
+    return [_token_key(), data_keys, allow(["s3:PutObject"], written)]
 
 
 def _rollback_rights(config: PlatformConfig) -> list[Statement]:

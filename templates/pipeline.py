@@ -123,6 +123,7 @@ def add_functions(t: Template, config: PlatformConfig, *, bus: EventBus, queue: 
         Env.PROJECT_STACK_ROLE_ARN: GetAtt(stack_role, "Arn"),
         Env.PROJECT_BOUNDARY_ARN: Ref(boundary),
         Env.PIPELINE_DLQ_ARN: GetAtt(dlq, "Arn"),
+        Env.TOKEN_KEY_ARN: GetAtt(ids.TOKEN_KEY, "Arn"),  # project stacks' ConfigKeyArn
         Env.PROJECT_FUNCTION_PREFIX: n.project_function_prefix,
         Env.KEEP_DEPLOYMENTS: str(config.keep_deployments),
         Env.LOG_RETENTION_DAYS: str(config.log_retention_days),

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 
-from awacs.aws import Statement
+from awacs.aws import Condition, Statement, StringEquals
 from troposphere import GetAtt, Parameter, Ref, Sub, Tags, Template
 from troposphere.awslambda import Code, Function, LoggingConfig
 from troposphere.batch import (
@@ -76,6 +76,8 @@ def _add_parameters(t: Template, config: PlatformConfig) -> None:
                   "an S3 bucket name")
     add_parameter(t, p.SERVER_CODE_KEY, "Key of the server function's initial code (a placeholder)",
                   r"^[A-Za-z0-9!_.*'()/-]{1,1024}$", "an S3 key")
+    add_parameter(t, p.CONFIG_KEY_ARN, "The platform's KMS key, which seals the project's configuration",
+                  r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[a-f0-9-]{36}$", "a KMS key ARN")
 
 
 def _log_groups(t: Template, config: PlatformConfig) -> dict[str, LogGroup]:
@@ -199,8 +201,14 @@ def _build(t: Template, config: PlatformConfig, groups: dict[str, LogGroup]) -> 
 
 def _server(t: Template, config: PlatformConfig, groups: dict[str, LogGroup]) -> None:
     n = config.names
-    role = _project_role(t, config, "ServerFunctionRole", "lambda.amazonaws.com",
-                         [log_write(groups["server"])])
+    # The function opens the configuration sealed into its code at start (web/adapter/files/config.js):
+    # the data keys of this project's encryption context only (lambdas/shared/envelope.py).
+    own_configuration = Condition(StringEquals(f"kms:EncryptionContext:{names.CONFIG_CONTEXT_KEY}",
+                                               Ref(ProjectStackParams.PROJECT_NAME)))
+    role = _project_role(t, config, "ServerFunctionRole", "lambda.amazonaws.com", [
+        log_write(groups["server"]),
+        allow(["kms:Decrypt"], [Ref(ProjectStackParams.CONFIG_KEY_ARN)], Condition=own_configuration),
+    ])
     # Only published versions serve (through `live`); the placeholder code is just what $LATEST holds
     # until the first deployment replaces it.
     t.add_resource(Function(

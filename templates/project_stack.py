@@ -3,12 +3,13 @@ permissions boundary every project role carries."""
 
 from __future__ import annotations
 
-from awacs.aws import Condition, PolicyDocument, StringEquals
-from troposphere import Ref, Template
+from awacs.aws import Condition, Null, PolicyDocument, StringEquals
+from troposphere import GetAtt, Ref, Template
 from troposphere.batch import JobQueue
 from troposphere.iam import ManagedPolicy, Role
 from troposphere.s3 import Bucket
 
+from lambdas.shared import names
 from templates import ids
 from templates.common import actions, allow, arn, bucket_arn, service_role
 from templates.config import PlatformConfig
@@ -29,6 +30,9 @@ def add_project_boundary(t: Template, config: PlatformConfig, queue: JobQueue,
             allow(["s3:GetObject", "s3:PutObject"], [bucket_arn(Ref(bucket), "/*")]),
             allow(["batch:SubmitJob"],
                   [Ref(queue), arn("batch", f"job-definition/{n.job_definition_prefix}*")]),
+            # Project configuration only (sealed with a project context), never the users' GitHub tokens.
+            allow(["kms:Decrypt"], [GetAtt(ids.TOKEN_KEY, "Arn")],
+                  Condition=Condition(Null(f"kms:EncryptionContext:{names.CONFIG_CONTEXT_KEY}", "false"))),
         ]),
     ))
 

@@ -9,6 +9,7 @@ from typing import Annotated, Any, TypeVar
 
 from pydantic import AfterValidator, Field, field_validator
 
+from lambdas.api import env
 from lambdas.api import logs as log_reader
 from lambdas.api.context import api_function, authenticate, deps_of
 from lambdas.api.repositories import accessible_repository, listrepository
@@ -357,6 +358,7 @@ ROUTES = {
     "POST /api/resource/rollbackproject": rollbackproject,
     "DELETE /api/resource/deleteproject": deleteproject,
     "POST /api/resource/fetchlog": fetchlog,
+    **env.ROUTES,
 }
 
 

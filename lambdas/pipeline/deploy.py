@@ -25,7 +25,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from lambdas.pipeline import concurrency, route_budget, work
+from lambdas.pipeline import concurrency, configuration, route_budget, work
 from lambdas.pipeline.handlers import event_function
 from lambdas.pipeline.output import BuildOutput, OutputRejected, read_output
 from lambdas.pipeline.upload import upload_files
@@ -84,6 +84,7 @@ def deploy_event(deps: Deps, event: dict[str, Any]) -> Deployment | None:
     if detail.get("status") in ("SUCCEEDED", "FAILED"):
         # The build is over: the project's next queued build may start while this one deploys.
         build_queue.release(deps, deployment.project_name, deployment.deployment_id)
+        forget_build_spec(deps, deployment)
     if detail.get("status") == "FAILED":
         return build_failed(deps, deployment, job_id, detail)
     deployable = lifecycle.may_become(deployment, DeploymentStatus.DEPLOYING)  # not READY or LIVE yet
@@ -96,6 +97,16 @@ def deploy_event(deps: Deps, event: dict[str, Any]) -> Deployment | None:
         )
         return deployment
     return Deployer(deps, deployment, job_id).run()
+
+
+def forget_build_spec(deps: Deps, deployment: Deployment) -> None:
+    """The spec holds the repository token and the build's variables, secrets included: once the job is
+    over nothing reads it again (the bucket's retention would keep it for a day)."""
+    try:
+        deps.s3.delete_object(Bucket=deps.env[Env.BUILD_BUCKET],
+                              Key=names.build_spec_key(deployment.project_name, deployment.deployment_id))
+    except ClientError as err:
+        log("build spec not removed", level="WARNING", error=repr(err))
 
 
 def build_failed(deps: Deps, deployment: Deployment, job_id: str, detail: dict[str, Any]) -> Deployment:
@@ -226,6 +237,11 @@ class Deployer:
         )
 
         self.step = "publishing the server function"
+        if d.runtime_variables:
+            assert output.server_path is not None  # read_output refuses an output without one
+            output.server_bytes = configuration.add_configuration(deps, d, output.server_path)
+            self.log.line(f"server configuration: {len(d.runtime_variables)} runtime variables "
+                          f"({', '.join(d.runtime_variables)})")
         version = self._publish_server(project, output, limits)
 
         self.step = "writing page routes"

@@ -125,6 +125,9 @@ def check_server(path: Path, limits: Limits) -> None:
     names_ = {i.filename for i in infos}
     if not any(entry in names_ for entry in SERVER_ENTRIES):
         raise OutputRejected("server/handler.zip has no index.mjs (the function's entry point)")
+    if names.RUNTIME_CONFIG_FILE in names_:
+        raise OutputRejected(f"server/handler.zip holds {names.RUNTIME_CONFIG_FILE}, which only the platform "
+                             "writes (the project's runtime variables)")
     for info in infos:
         _clean(info.filename)
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from lambdas.shared import access, build_queue, events, lifecycle, names
+from lambdas.shared import access, build_queue, environment, events, lifecycle, names
 from lambdas.shared.deps import Deps
 from lambdas.shared.models import Deployment, DeploymentStatus, Project, User
 from lambdas.shared.names import Env
@@ -83,11 +83,16 @@ def return_build_quota(deps: Deps, user_id: str) -> None:
             raise
 
 
-def build_spec(deps: Deps, project: Project, deployment: Deployment, token: str) -> dict[str, Any]:
+def build_spec(deps: Deps, project: Project, deployment: Deployment, token: str,
+               captured: environment.Captured | None = None) -> dict[str, Any]:
     """What the build runner (`lambdas/pipeline/build.mjs`) reads. The clone URL is derived from the
-    repository's full name, never taken from a client (reference defect 11)."""
+    repository's full name, never taken from a client (reference defect 11). Build variables ride here
+    as the token does, with the secret values the runner masks in the build log."""
     base = deps.env.get(Env.GITHUB_URL, "https://github.com").rstrip("/")
+    captured = captured or environment.Captured()
     return {
+        "environment": captured.build,
+        "masked": captured.masked,
         "clone_url": f"{base}/{project.repository.full_name}.git",
         "token": token,
         "branch": project.branch,
@@ -155,6 +160,11 @@ def _trigger(deps: Deps, project: Project, deployment: Deployment, event_log: Pr
     if user is None or subscription is None:
         raise BuildRefused("the project's owner has no subscription", "no_subscription")
     check_repository_access(deps, project, user)
+    try:
+        captured = environment.capture(deps, project)
+    except Exception as err:
+        raise BuildRefused("the project's environment variables could not be read", "internal") from err
+    deployment.env_revision, deployment.runtime_variables = project.env_revision, captured.runtime_names
     if not take_build_quota(deps, user.id, subscription.limits.daily_builds):
         raise BuildRefused(
             f"daily build quota of {subscription.limits.daily_builds} used up", "quota_exceeded"
@@ -166,10 +176,14 @@ def _trigger(deps: Deps, project: Project, deployment: Deployment, event_log: Pr
             token = deps.mint_installation_token(project.repository.installation_id, project.repository.id)
         except Exception as err:
             raise BuildRefused("GitHub refused access to the repository", "github") from err
+        bucket = deps.env[Env.BUILD_BUCKET]
+        if captured.runtime_file is not None:
+            key = names.runtime_config_key(project.name, deployment.deployment_id)
+            deps.s3.put_object(Bucket=bucket, Key=key, Body=captured.runtime_file, ContentType="application/json")
         deps.s3.put_object(
-            Bucket=deps.env[Env.BUILD_BUCKET],
+            Bucket=bucket,
             Key=names.build_spec_key(project.name, deployment.deployment_id),
-            Body=json.dumps(build_spec(deps, project, deployment, token)).encode(),
+            Body=json.dumps(build_spec(deps, project, deployment, token, captured)).encode(),
             ContentType="application/json",
         )
         if not build_queue.claim_or_queue(deps, project.name, deployment.deployment_id):

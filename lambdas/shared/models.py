@@ -80,6 +80,10 @@ class Limits(BaseModel):
     # Route-store keys (one per file outside `_app/immutable/`) of one project across the deployments it
     # keeps: the store is one 5 MB KeyValueStore shared by every project (docs/PIPELINE.md).
     route_keys: int = Field(default=2000, ge=0)
+    # Environment variables per project (a variable of both targets counts twice), and the bytes of their
+    # names and values together: Lambda's 4 KB of environment is not the limit (docs/PROJECTS.md).
+    env_variables: int = Field(default=100, ge=0)
+    env_bytes: int = Field(default=64 * 1024, ge=0)
 
 
 class Subscription(Record):
@@ -111,6 +115,42 @@ class Lock(BaseModel):
     expires_at: int
 
 
+class VariableKind(StrEnum):
+    PLAIN = "plain"
+    SECRET = "secret"  # write-only: every read path masks it
+
+
+class Applies(StrEnum):
+    BUILD = "build"
+    RUNTIME = "runtime"
+    BOTH = "both"
+
+
+class Target(StrEnum):
+    PRODUCTION = "production"
+    PREVIEW = "preview"
+
+
+class Variable(BaseModel):
+    """One stored entry. `value` is sealed; `size` is the plain value's length in bytes (quotas)."""
+
+    name: str
+    target: Target
+    kind: VariableKind = VariableKind.PLAIN
+    applies: Applies = Applies.BOTH
+    value: str
+    size: int = 0
+    updated_at: int = 0
+    updated_by: str = ""
+
+    @property
+    def key(self) -> str:
+        return f"{self.target.value}/{self.name}"
+
+    def applies_to(self, step: Applies) -> bool:
+        return self.applies in (step, Applies.BOTH)
+
+
 class Project(Record):
     name: str
     owner_id: str
@@ -130,6 +170,10 @@ class Project(Record):
     build_slot: str | None = None
     build_slot_expires: int = 0
     queued_build: str | None = None
+    # Environment variables and secrets by `<target>/<name>` (`lambdas.shared.environment`); the revision
+    # counts changes, so a write applies only to the environment it read.
+    environment: dict[str, Variable] = Field(default_factory=dict)
+    env_revision: int = 0
     created_at: int = Field(default_factory=now)
     updated_at: int = Field(default_factory=now)
 
@@ -169,5 +213,9 @@ class Deployment(Record):
     # The paths of every route-store key the deployment writes (`names.page_key`), recorded before the
     # first is written: a failed deploy, pruning and deletion remove exactly these.
     route_paths: list[str] = Field(default_factory=list)
+    # The configuration the build captured: the project's environment revision and the names of the
+    # variables its server code holds (sealed in the code package, never here).
+    env_revision: int = 0
+    runtime_variables: list[str] = Field(default_factory=list)
     created_at: int = Field(default_factory=now)
     finished_at: int | None = None

@@ -80,11 +80,8 @@ def valid_stack_name(name: str) -> bool:
 
 
 def valid_project_name(name: str) -> bool:
-    return (
-        re.fullmatch(PROJECT_NAME_PATTERN, name) is not None
-        and "--" not in name
-        and name not in RESERVED_PROJECT_NAMES
-    )
+    ok = re.fullmatch(PROJECT_NAME_PATTERN, name) is not None
+    return ok and "--" not in name and name not in RESERVED_PROJECT_NAMES
 
 
 DEPLOYMENT_ID_PATTERN = r"^[0-9]{8}T[0-9]{6}-[0-9a-f]{6}$"  # `models.new_deployment_id`
@@ -118,9 +115,13 @@ def deployment_prefix(project: str, deployment_id: str) -> str:
 
 # Build job hand-over in the build asset bucket. The trigger writes the spec (clone URL, repo-scoped
 # read-only token, branch, commit, commands, output directory); the job reads it and uploads the packed
-# output directory. Only the execution id travels in events (reference defects 2, 42).
+# output directory. Only the execution id travels in events (reference defects 2, 42). The trigger also
+# writes the sealed runtime configuration, which only the deploy reads: it goes into the server code as
+# RUNTIME_CONFIG_FILE (web/adapter/files/config.js reads it there).
 BUILD_SPEC_FILE = "build-spec.json"
 BUILD_OUTPUT_FILE = "output.tar.gz"
+RUNTIME_CONFIG_FILE = "battleshiper-env.json"
+CONFIG_CONTEXT_KEY = "battleshiper:project"  # KMS encryption context of sealed configuration: the project
 BUILD_EXECUTION_FIELD = "execution_id"  # detail field of the build event and Batch job parameter
 # The unprivileged user the build job runs the user's commands as (`nobody` in Debian's images).
 BUILD_USER = "65534:65534"
@@ -143,6 +144,10 @@ def build_spec_key(project: str, execution_id: str) -> str:
 
 def build_output_key(project: str, execution_id: str) -> str:
     return f"{project}/{execution_id}/{BUILD_OUTPUT_FILE}"
+
+
+def runtime_config_key(project: str, execution_id: str) -> str:
+    return f"{project}/{execution_id}/{RUNTIME_CONFIG_FILE}"
 
 
 # Detail field of the ticketed pipeline events (init, delete) that carries the ticket.
@@ -174,6 +179,7 @@ class ProjectStackParams:
     DEAD_LETTER_QUEUE_ARN = "DeadLetterQueueArn"
     SERVER_CODE_BUCKET = "ServerCodeBucket"  # the artifacts bucket
     SERVER_CODE_KEY = "ServerCodeKey"  # the `project-server` placeholder until the first deploy
+    CONFIG_KEY_ARN = "ConfigKeyArn"  # the platform's KMS key: the server function opens its configuration
 
 
 @dataclass(frozen=True)
@@ -321,18 +327,10 @@ class Names:
     def artifacts_bucket(self, account_id: str, region: str) -> str:
         return f"{self.stack}-artifacts-{account_id}-{region}"
 
-    # Tags
-    @property
-    def stack_tag(self) -> str:
-        return "battleshiper:stack"
-
-    @property
-    def project_tag(self) -> str:
-        return "battleshiper:project"
-
-    @property
-    def template_hash_tag(self) -> str:
-        return "battleshiper:template-hash"
+    # Tags (class attributes, not fields: the same in every installation)
+    stack_tag = "battleshiper:stack"
+    project_tag = "battleshiper:project"
+    template_hash_tag = "battleshiper:template-hash"
 
 
 class Env:

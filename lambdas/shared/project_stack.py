@@ -26,6 +26,7 @@ PLATFORM_VALUES = {
     P.DEAD_LETTER_QUEUE_ARN: Env.PIPELINE_DLQ_ARN,
     P.SERVER_CODE_BUCKET: Env.ARTIFACTS_BUCKET,
     P.SERVER_CODE_KEY: Env.PROJECT_SERVER_KEY,
+    P.CONFIG_KEY_ARN: Env.TOKEN_KEY_ARN,
 }
 
 # Used when the stack is created only: after that the deploy function owns the server function's code,

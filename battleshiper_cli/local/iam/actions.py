@@ -284,7 +284,18 @@ def _put_targets(_op: str, p: Params, w: Where) -> list[Request]:
             *(r for t in p.get("Targets", []) for r in _pass_role(t.get("RoleArn"), "events.amazonaws.com"))]
 
 
+def _kms_context(_op: str, p: Params, w: Where) -> list[Request]:
+    """KMS puts the request's encryption context into the condition keys (`kms:EncryptionContext:<key>`,
+    `kms:EncryptionContextKeys`): a role may be limited to the ciphertexts of one project."""
+    given = p.get("EncryptionContext") or {}
+    context: dict[str, Any] = {f"kms:EncryptionContext:{k}": str(v) for k, v in given.items()}
+    if given:
+        context["kms:EncryptionContextKeys"] = sorted(given)
+    return [Request(action_name("kms", _op), _kms(_op, p, w), context)]
+
+
 SPECIAL: dict[tuple[str, str], Resolve] = {
+    **{("kms", op): _kms_context for op in ("Encrypt", "Decrypt", "GenerateDataKey")},
     ("batch", "RegisterJobDefinition"): _job_definition,
     ("events", "PutTargets"): _put_targets,
     ("dynamodb", "TransactWriteItems"): _two(_transact_write),
