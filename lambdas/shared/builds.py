@@ -179,7 +179,8 @@ def _trigger(deps: Deps, project: Project, deployment: Deployment, event_log: Pr
         bucket = deps.env[Env.BUILD_BUCKET]
         if captured.runtime_file is not None:
             key = names.runtime_config_key(project.name, deployment.deployment_id)
-            deps.s3.put_object(Bucket=bucket, Key=key, Body=captured.runtime_file, ContentType="application/json")
+            deps.s3.put_object(Bucket=bucket, Key=key, Body=captured.runtime_file,
+                               ContentType="application/json")
         deps.s3.put_object(
             Bucket=bucket,
             Key=names.build_spec_key(project.name, deployment.deployment_id),
