@@ -19,7 +19,7 @@ from lambdas.shared.deps import Deps
 from lambdas.shared.environment import EnvError, Setting
 from lambdas.shared.http import json_response
 from lambdas.shared.log import log
-from lambdas.shared.models import Limits, Project, User
+from lambdas.shared.models import Project, User
 from lambdas.shared.rbac import Permission, allowed
 
 MAX_PER_REQUEST = 100
@@ -49,16 +49,8 @@ def _project(deps: Deps, user: User, name: str, needed: Permission) -> Project:
     return project
 
 
-def _limits(deps: Deps, project: Project) -> Limits:
-    """The owner's subscription's limits (an administrator's own plan does not count)."""
-    owner = deps.store.users.get(id=project.owner_id)
-    plan = owner.subscription_id if owner else None
-    subscription = deps.store.subscriptions.get(id=plan) if plan else None
-    return subscription.limits if subscription else Limits()
-
-
 def _answer(deps: Deps, project: Project, message: str) -> dict[str, Any]:
-    limits = _limits(deps, project)
+    limits = environment.owner_limits(deps, project)
     count, size = environment.usage(project.environment)
     live = deps.store.deployments.get(project_name=project.name, deployment_id=project.live_deployment) \
         if project.live_deployment else None
@@ -92,7 +84,7 @@ def putenv(request: Request) -> dict[str, Any]:
     deps = deps_of(request)
     project = _project(deps, user, body.project_name, Permission.WRITE_PROJECT)
     try:
-        project = environment.set_variables(deps, project, body.variables, _limits(deps, project), user.login)
+        project = environment.set_variables(deps, project, body.variables, user.login)
     except EnvError as err:
         raise _refused(err) from err
     log("environment set", user_id=user.id, project=project.name, names=[v.name for v in body.variables])

@@ -123,6 +123,14 @@ def check_quota(environment: Mapping[str, Variable], limits: Limits) -> None:
                        "quota_exceeded", 403)
 
 
+def owner_limits(deps: Any, project: Project) -> Limits:
+    """The limits of the owner's subscription (whoever makes the change), the defaults without one."""
+    owner = deps.store.users.get(id=project.owner_id)
+    plan = owner.subscription_id if owner else None
+    subscription = deps.store.subscriptions.get(id=plan) if plan else None
+    return subscription.limits if subscription else Limits()
+
+
 def sealer(deps: Any, project: str) -> Sealer:
     return Sealer(deps.client("kms"), deps.env[Env.TOKEN_KEY_ARN], project)
 
@@ -175,9 +183,8 @@ def _write(deps: Any, project: Project, environment: dict[str, Variable]) -> Pro
         raise EnvError("the environment changed meanwhile: read it again and retry", "conflict", 409) from err
 
 
-def set_variables(deps: Any, project: Project, settings: list[Setting], limits: Limits,
-                  by: str) -> Project:
-    """Set (add or replace) variables; all or nothing."""
+def set_variables(deps: Any, project: Project, settings: list[Setting], by: str) -> Project:
+    """Set (add or replace) variables, within the owner's limits; all or nothing. `by`: who (a login)."""
     for setting in settings:
         check_setting(setting)
     box, stamp = sealer(deps, project.name), now()
@@ -188,7 +195,7 @@ def set_variables(deps: Any, project: Project, settings: list[Setting], limits: 
                                 value="", size=len(setting.value.encode()), updated_at=stamp, updated_by=by)
             variable.value = box.seal(setting.value, _aad(project.name, variable))
             environment[variable.key] = variable
-    check_quota(environment, limits)
+    check_quota(environment, owner_limits(deps, project))
     return _write(deps, project, environment)
 
 
