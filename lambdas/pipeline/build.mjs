@@ -25,15 +25,20 @@
 //   { "clone_url": "https://github.com/<owner>/<repo>.git",   no credentials in the URL
 //     "token": "<installation token, this repository only, contents:read>",   optional
 //     "branch": "main", "commit": "<sha>",   commit optional: the branch tip otherwise
-//     "install_command": "npm ci", "build_command": "npm run build", "output_directory": "build" }
+//     "install_command": "npm ci", "build_command": "npm run build", "output_directory": "build",
+//     "environment": {"NAME": "value"},   optional: the project's build variables, exported to install,
+//                                          build and packing (names the runner sets itself are skipped)
+//     "masked": ["secret value"] }        optional: replaced by *** in install and build output
 // Output: s3://$BUILD_BUCKET/$PROJECT/$EXECUTION_ID/output.tar.gz, the output directory's contents.
-// The token is never printed and never reaches the install and build commands.
+// The token is never printed and never reaches the install and build commands; variables' values are
+// never printed by the runner (their names are).
 
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { createHash, createHmac } from "node:crypto";
 import { chownSync, mkdirSync, mkdtempSync, readFileSync, statSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { constants, tmpdir } from "node:os";
 import { join, resolve, sep } from "node:path";
+import { StringDecoder } from "node:string_decoder";
 
 const say = (line) => console.log(`[battleshiper] ${line}`);
 
@@ -104,6 +109,99 @@ function run(command, args, options = {}) {
 // What the user's commands may inherit: how to find programs and the locale (npm's cache where the local
 // platform shares one). Nothing else: no credentials, no endpoint, no token.
 const PASSED = ["PATH", "LANG", "LC_ALL", "TZ", "npm_config_cache"];
+// Names the runner sets itself: a build variable never replaces them (the API refuses them already).
+const RESERVED = ["PATH", "HOME", "TMPDIR", "CI"];
+const RESERVED_PREFIXES = ["AWS_", "ECS_", "BATTLESHIPER_"];
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+// The project's build variables that may be exported: reserved and malformed names are left out.
+function buildVariables(environment = {}) {
+  const variables = {}, skipped = [];
+  for (const [name, value] of Object.entries(environment)) {
+    const reserved = RESERVED.includes(name) || RESERVED_PREFIXES.some((p) => name.startsWith(p));
+    if (reserved || !ENV_NAME.test(name)) skipped.push(name);
+    else variables[name] = value;
+  }
+  if (skipped.length) say(`environment: skipped ${skipped.sort().join(", ")} (set by the runner or malformed)`);
+  const names = Object.keys(variables).sort();
+  if (names.length) say(`environment: ${names.length} variables (${names.join(", ")})`);
+  return variables;
+}
+
+// --- masking the user's commands' output ---------------------------------------------------------
+
+// Output is forwarded a line at a time, so a value is masked even when written in pieces; a partial line
+// longer than this is let through (masked as far as it goes) so that output without newlines still shows.
+const PARTIAL_LINE_LIMIT = 64 * 1024;
+// How long output may still come after the command exited: a background process it left holding the
+// pipe must not hold up the build.
+const OUTPUT_GRACE_MS = 2000;
+
+// Longest first, so that a value containing another is masked whole. A multi-line value is masked whole
+// and line by line: the output is forwarded line by line.
+function masksOf(values = []) {
+  const masks = new Set();
+  for (const value of values) {
+    if (!value) continue;
+    masks.add(value);
+    for (const line of value.split(/\r\n|\n|\r/)) if (line.trim()) masks.add(line.trim());
+  }
+  return [...masks].sort((a, b) => b.length - a.length);
+}
+
+const mask = (text, masks) => masks.reduce((out, value) => out.split(value).join("***"), text);
+
+// Forward `stream` to `out` masked, whole lines (ending in \n or \r: progress bars) at a time.
+function forward(stream, out, masks) {
+  const decoder = new StringDecoder("utf8");
+  let pending = "";
+  const flush = (text) => { if (text) out.write(mask(text, masks)); };
+  stream.on("data", (chunk) => {
+    pending += decoder.write(chunk);
+    const end = Math.max(pending.lastIndexOf("\n"), pending.lastIndexOf("\r")) + 1;
+    if (end > 0) {
+      flush(pending.slice(0, end));
+      pending = pending.slice(end);
+    }
+    if (pending.length > PARTIAL_LINE_LIMIT) {
+      flush(pending);
+      pending = "";
+    }
+  });
+  return () => {
+    flush(pending + decoder.end());
+    pending = "";
+  };
+}
+
+// Run a user's command with its output masked; resolves to its exit status.
+function runMasked(command, args, options, masks) {
+  return new Promise((done, fail) => {
+    const child = spawn(command, args, { ...options, stdio: ["ignore", "pipe", "pipe"] });
+    const ends = [forward(child.stdout, process.stdout, masks), forward(child.stderr, process.stderr, masks)];
+    let status = null, open = 2, grace = null, finished = false;
+    const finish = () => {
+      if (finished) return;
+      finished = true;
+      clearTimeout(grace);
+      for (const end of ends.splice(0)) end();
+      done(status);
+    };
+    for (const stream of [child.stdout, child.stderr]) {
+      stream.on("close", () => { if (--open === 0 && status !== null) finish(); });
+    }
+    child.on("error", (error) => fail(new BuildError(`${command}: ${error.message}`)));
+    child.on("exit", (code, signal) => {
+      status = code ?? 128 + (constants.signals[signal] ?? 0);
+      if (open === 0) return finish();
+      grace = setTimeout(() => {
+        child.stdout.destroy();
+        child.stderr.destroy();
+        finish();
+      }, OUTPUT_GRACE_MS);
+    });
+  });
+}
 
 // The unprivileged user of the user's commands (none: they run as the runner's user, as where the local
 // platform runs without root).
@@ -120,11 +218,12 @@ function buildUser() {
 }
 
 // A home, a temporary folder and the checkout, owned by the build user; the environment it runs with.
-function sandbox(work, src, user) {
+function sandbox(work, src, user, variables) {
   const home = join(work, "home"), tmp = join(work, "tmp");
   for (const dir of [home, tmp]) mkdirSync(dir);
   const env = { CI: "true", HOME: user ? home : (process.env.HOME ?? home), TMPDIR: tmp };
   for (const key of PASSED) if (process.env[key]) env[key] = process.env[key];
+  Object.assign(env, variables);
   if (user) {
     chownSync(work, user.uid, user.gid);
     if (run("chown", ["-R", "-h", `${user.uid}:${user.gid}`, home, tmp, src]) !== 0) {
@@ -141,6 +240,15 @@ function checkSpec(spec) {
   const url = new URL(spec.clone_url);
   if (!["https:", "file:"].includes(url.protocol) || url.username || url.password) {
     throw new BuildError("clone_url must be an https URL without credentials");
+  }
+  // Never a value in these messages: they are printed.
+  const { environment = {}, masked = [] } = spec;
+  const isMap = typeof environment === "object" && environment !== null && !Array.isArray(environment);
+  if (!isMap || !Object.values(environment).every((v) => typeof v === "string")) {
+    throw new BuildError("build spec: environment must map names to strings");
+  }
+  if (!Array.isArray(masked) || !masked.every((v) => typeof v === "string")) {
+    throw new BuildError("build spec: masked must be a list of strings");
   }
 }
 
@@ -161,11 +269,12 @@ function checkout(spec, dir) {
   }
 }
 
-function step(name, command, cwd, deadline, as) {
+async function step(name, command, cwd, deadline, as, masks) {
   const seconds = Math.floor((deadline - Date.now()) / 1000);
   if (seconds <= 0) throw new BuildError(`no time left for ${name}`);
-  say(`${name}: ${command}`);
-  const status = run("timeout", ["--kill-after=10", String(seconds), "sh", "-c", command], { cwd, ...as });
+  say(mask(`${name}: ${command}`, masks));
+  const args = ["--kill-after=10", String(seconds), "sh", "-c", command];
+  const status = await runMasked("timeout", args, { cwd, ...as }, masks);
   if (status === 124 || status === 137) throw new BuildError(`${name} timed out`);
   if (status !== 0) throw new BuildError(`${name} failed (exit ${status})`);
 }
@@ -191,12 +300,17 @@ async function main() {
   const work = mkdtempSync(join(tmpdir(), "battleshiper-"));
   const src = join(work, "src");
   checkout(spec, src);
+  const variables = buildVariables(spec.environment);
+  const masks = masksOf(spec.masked);
+  // Out of the spec, so nothing that prints it can print them.
   delete spec.token;
-  const as = sandbox(work, src, user);
+  delete spec.environment;
+  delete spec.masked;
+  const as = sandbox(work, src, user, variables);
   if (user) say(`install, build and packing run as ${user.uid}:${user.gid}`);
 
-  if (spec.install_command) step("install", spec.install_command, src, deadline, as);
-  step("build", spec.build_command, src, deadline, as);
+  if (spec.install_command) await step("install", spec.install_command, src, deadline, as, masks);
+  await step("build", spec.build_command, src, deadline, as, masks);
 
   const output = resolve(src, spec.output_directory);
   if (!output.startsWith(src + sep) || !statSync(output, { throwIfNoEntry: false })?.isDirectory()) {

@@ -94,11 +94,11 @@ def repository(tmp_path: Path) -> str:
     return f"file://{bare}"
 
 
-def build(local: Local, tmp_path: Path, command: str) -> tuple[str, str]:
-    """Run one build job with `command`; returns its status and the report it packed."""
+def build(local: Local, tmp_path: Path, command: str, **extra: Any) -> tuple[str, str]:
+    """Run one build job with `command`; returns its status and the report it packed (else its log)."""
     s3 = local.aws.client("s3")
     spec = {"clone_url": repository(tmp_path), "token": TOKEN, "branch": "main", "commit": "",
-            "install_command": "", "build_command": command, "output_directory": "build"}
+            "install_command": "", "build_command": command, "output_directory": "build", **extra}
     s3.put_object(Bucket=BUCKET, Key=names.build_spec_key("shop", EXECUTION), Body=json.dumps(spec).encode())
     local.batch.definitions["battleshiper-build-shop"] = JobDefinition(
         name="battleshiper-build-shop",
@@ -145,3 +145,14 @@ def test_a_build_command_hunting_for_credentials_finds_none(local: Local, tmp_pa
     assert f"uid={names.BUILD_USER.split(':')[0]}" in report
     assert "--- /proc/1/environ" in report and "--- ancestor" in report  # it did look
     assert secrets_in(report, local) == []
+
+
+def test_the_build_users_commands_get_the_variables_and_their_output_is_masked(
+    local: Local, tmp_path: Path
+) -> None:
+    secret = "sk_live_batchSecret42"
+    status, log = build(local, tmp_path, 'echo "key=$API_KEY"; printf "$API_KEY" >&2; exit 3',
+                        environment={"API_KEY": secret}, masked=[secret])
+    assert status == "FAILED"
+    assert "environment: 1 variables (API_KEY)" in log and "build failed (exit 3)" in log
+    assert "key=***" in log and secret not in log

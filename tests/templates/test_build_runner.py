@@ -288,3 +288,85 @@ def test_a_build_that_outlives_its_time_is_stopped(
     )
     assert result.returncode != 0
     assert "BUILD FAILED: build timed out" in result.stdout
+
+
+SECRET = "sk_live_51HtopSecretValue"
+HEAD, TAIL = '"$(echo $API_KEY | cut -c1-6)"', '"$(echo $API_KEY | cut -c7-)"'  # the secret in two parts
+
+
+def test_build_variables_reach_the_commands_and_only_their_names_the_log(
+    aws: FakeAws, tmp_path: Path, repository: tuple[str, str]
+) -> None:
+    url, _ = repository
+    environment = {"PUBLIC_SITE_NAME": "Shop", "NODE_ENV": "production", "PATH": "/evil", "AWS_REGION": "x",
+                   "BATTLESHIPER_ORIGIN_SECRET": "x"}
+    build = "mkdir -p build && env > build/env.txt && echo site=$PUBLIC_SITE_NAME"
+    result = run_job(aws, tmp_path, spec(url, environment=environment, build_command=build))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "site=Shop" in result.stdout
+    assert "environment: 2 variables (NODE_ENV, PUBLIC_SITE_NAME)" in result.stdout
+    build_env = dict(line.split("=", 1) for line in output_files(aws)["env.txt"].splitlines() if "=" in line)
+    assert build_env["PUBLIC_SITE_NAME"] == "Shop" and build_env["NODE_ENV"] == "production"
+    assert build_env["PATH"] != "/evil" and "AWS_REGION" not in build_env
+    assert "BATTLESHIPER_ORIGIN_SECRET" not in build_env
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        "echo token is $API_KEY",
+        "echo token is $API_KEY >&2",
+        # One line in two writes, then the same without a newline at all.
+        f"printf 'token is %s' {HEAD}; sleep 0.2; printf '%s end\\n' {TAIL}",
+        f"printf 'token is %s' {HEAD}; sleep 0.2; printf '%s' {TAIL}",
+        "printf 'progress\\rtoken is %s\\rdone\\n' \"$API_KEY\"",
+    ],
+)
+def test_secrets_are_masked_in_the_commands_output(
+    aws: FakeAws, tmp_path: Path, repository: tuple[str, str], command: str
+) -> None:
+    url, _ = repository
+    overrides = {"environment": {"API_KEY": SECRET}, "masked": [SECRET, ""], "install_command": command,
+                 "build_command": f"{command}; mkdir -p build"}
+    result = run_job(aws, tmp_path, spec(url, **overrides))
+    assert result.returncode == 0, result.stdout + result.stderr
+    log = result.stdout + result.stderr
+    assert SECRET not in log and SECRET[6:] not in log
+    assert log.count("token is ***") == 2  # install and build
+
+
+def test_a_multi_line_secret_is_masked_whole_and_line_by_line(
+    aws: FakeAws, tmp_path: Path, repository: tuple[str, str]
+) -> None:
+    url, _ = repository
+    key = "-----BEGIN KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n  bktkQ2F0YXN0cm9waGU= \n-----END KEY-----"
+    command = "printf '%s\\n' \"$DEPLOY_KEY\"; echo \"$DEPLOY_KEY\" | sed -n 2p; mkdir -p build"
+    overrides = {"environment": {"DEPLOY_KEY": key}, "masked": [key], "build_command": command}
+    result = run_job(aws, tmp_path, spec(url, **overrides))
+    assert result.returncode == 0, result.stdout + result.stderr
+    for line in key.splitlines():
+        assert line.strip() not in result.stdout
+    # Whole when it comes in one piece, line by line otherwise; the second line alone too.
+    output = result.stdout.split("mkdir -p build\n", 1)[1].splitlines()[:-1]
+    assert output and all(set(line) <= {"*", " "} for line in output), output
+    assert output[-1] == "***"
+
+
+def test_a_spec_with_malformed_variables_is_refused_without_quoting_them(
+    aws: FakeAws, tmp_path: Path, repository: tuple[str, str]
+) -> None:
+    url, _ = repository
+    result = run_job(aws, tmp_path, spec(url, environment={"API_KEY": [SECRET]}))
+    assert result.returncode != 0
+    assert "environment must map names to strings" in result.stdout
+    assert SECRET not in result.stdout + result.stderr
+
+
+def test_a_background_process_holding_the_output_does_not_hold_up_the_build(
+    aws: FakeAws, tmp_path: Path, repository: tuple[str, str]
+) -> None:
+    url, _ = repository
+    result = run_job(aws, tmp_path, spec(url, install_command="", build_command="sleep 8 & mkdir -p build"))
+    assert result.returncode == 0, result.stdout + result.stderr
+    seconds = int(re.search(r"uploaded \d+ bytes in (\d+) s", result.stdout).group(1))  # type: ignore[union-attr]
+    assert seconds < 7  # the runner waited out its grace, not the sleep

@@ -1,6 +1,7 @@
 // The Lambda side of a SvelteKit app: API Gateway payload 2.0 event -> Request -> SvelteKit -> result.
 // Bundled into the project's server function by the adapter; the pure conversions are exported for tests.
 import { timingSafeEqual } from 'node:crypto';
+import { loadVariables } from './config.js';
 
 // Names shared with lambdas/shared/names.py (a test checks).
 const ORIGIN_SECRET_HEADER = 'x-battleshiper-origin-secret';
@@ -17,16 +18,23 @@ const INTERNAL_ERROR = {
   isBase64Encoded: false,
 };
 
-/** The handler Lambda calls. The Server is created, and initialised, once per container. */
-export function createHandler(Server, manifest) {
+/** The handler Lambda calls. The Server is created, and initialised, once per container. `envFile` is
+ * where the deployment's sealed variables are (tests; by default beside the bundle). */
+export function createHandler(Server, manifest, { envFile } = {}) {
   const server = new Server(manifest);
   let ready = null;
   const init = () => {
     // Started on the first request and kept; a failed init is retried by the next one (reference defect 87).
-    ready ??= server.init({ env: process.env }).catch((error) => {
-      ready = null;
-      throw error;
-    });
+    // The variables go into process.env before init so $env/dynamic/* (and libraries) see them.
+    ready ??= loadVariables(envFile)
+      .then((variables) => {
+        Object.assign(process.env, variables);
+        return server.init({ env: process.env });
+      })
+      .catch((error) => {
+        ready = null;
+        throw error;
+      });
     return ready;
   };
 
