@@ -147,10 +147,10 @@ def _extra_rights(config: PlatformConfig, fn: ApiFunction) -> list[Statement]:
     return []
 
 
-def _token_key() -> Statement:
+def _token_key(*more: str) -> Statement:
     """The users' GitHub tokens at rest (lambdas/shared/tokens.py): decrypted to ask GitHub what a user
     can access, encrypted again when a renewal rotates them (lambdas/shared/access.py)."""
-    return allow(["kms:Encrypt", "kms:Decrypt"], [GetAtt(ids.TOKEN_KEY, "Arn")])
+    return allow(["kms:Encrypt", "kms:Decrypt", *more], [GetAtt(ids.TOKEN_KEY, "Arn")])
 
 
 def _build_trigger_rights() -> list[Statement]:
@@ -159,8 +159,7 @@ def _build_trigger_rights() -> list[Statement]:
     token; the project's variables are opened and sealed again with the platform key (envelope.py)."""
     written = [Sub(f"arn:{PARTITION}:s3:::${{Bucket}}/*/{name}", Bucket=Ref(ids.BUILD_BUCKET))
                for name in (BUILD_SPEC_FILE, RUNTIME_CONFIG_FILE)]
-    data_keys = allow(["kms:GenerateDataKey"], [GetAtt(ids.TOKEN_KEY, "Arn")])
-    return [_token_key(), data_keys, allow(["s3:PutObject"], written)]
+    return [_token_key("kms:GenerateDataKey"), allow(["s3:PutObject"], written)]
 
 
 def _rollback_rights(config: PlatformConfig) -> list[Statement]:

@@ -5,6 +5,7 @@ names), so that what is derived from it can be checked against the templates' ow
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Mapping
 from typing import Any
 
@@ -42,6 +43,7 @@ class Deployed:
             "AWS::SQS::Queue": ("sqs", f"{self.stack}-{logical_id}"),
             "AWS::IAM::Role": ("iam", f"role/{self.stack}-{logical_id}"),
             "AWS::CloudFront::KeyValueStore": ("cloudfront", f"key-value-store/{logical_id.lower()}"),
+            "AWS::KMS::Key": ("kms", f"key/{uuid.uuid5(uuid.NAMESPACE_URL, logical_id)}"),
         }.get(kind, (kind.split("::")[1].lower(), self.physical_id(logical_id)))
         region = "" if service in ("iam", "cloudfront") else self.region
         return f"arn:aws:{service}:{region}:{self.account}:{resource}"

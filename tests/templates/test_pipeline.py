@@ -264,8 +264,12 @@ def test_boundary_allows_no_more_than_project_roles_need(platform: dict[str, Any
         "s3:GetObject",
         "s3:PutObject",
         "batch:SubmitJob",
+        "kms:Decrypt",
     }
     assert "*" not in [r for s in boundary["PolicyDocument"]["Statement"] for r in s["Resource"]]
+    # The platform key opens project configuration only, never a user's GitHub token (issue 14).
+    (kms,) = [s for s in boundary["PolicyDocument"]["Statement"] if s["Action"] == ["kms:Decrypt"]]
+    assert kms["Condition"] == {"Null": {"kms:EncryptionContext:battleshiper:project": "false"}}
 
 
 def test_build_queue_prefers_spot_and_falls_back_to_on_demand(

@@ -9,10 +9,13 @@ from typing import Any
 import pytest
 from cfnlint.api import ManualArgs, lint
 
+from battleshiper_cli.local.iam.actions import Where, requests_for
+from battleshiper_cli.local.iam.policy import Policy, evaluate
 from lambdas.shared import names
 from lambdas.shared.names import MAX_PROJECT_NAME, MAX_STACK_NAME, Names, ProjectStackParams
 from templates.config import PlatformConfig, placeholder_artifacts
 from templates.project import build_project_template
+from tests.support.pipeline_env import Deployed
 
 LONG_STACK = "s" + "x" * (MAX_STACK_NAME - 2) + "k"
 LONG_PROJECT = "p" + "y" * (MAX_PROJECT_NAME - 2) + "q"
@@ -182,3 +185,33 @@ def test_derived_names_are_valid_at_the_longest_stack_and_project_names() -> Non
     assert n.project_build_rule(LONG_PROJECT) in limits
     assert n.job_definition(LONG_PROJECT) in limits
     assert n.project_log_group(LONG_PROJECT, "build") in limits
+
+
+def test_the_server_function_opens_only_its_own_projects_configuration(template: dict[str, Any]) -> None:
+    """Issue 14: the function's role may decrypt data keys of its own project's context, nothing else
+    (the user's GitHub tokens have another context; another project's configuration, another value)."""
+    key = "arn:aws:kms:eu-west-1:123456789012:key/0f0e0d0c-0b0a-4909-8807-060504030201"
+    params = ProjectStackParams
+    deployed = Deployed(template, {params.PROJECT_NAME: "shop", params.CONFIG_KEY_ARN: key})
+
+    def resolved(node: Any) -> Any:
+        if isinstance(node, list):
+            return [resolved(v) for v in node]
+        if isinstance(node, dict) and len(node) == 1 and next(iter(node)).startswith(("Ref", "Fn::")):
+            return deployed.value(node)
+        return {k: resolved(v) for k, v in node.items()} if isinstance(node, dict) else node
+
+    role = of_type(template, "AWS::IAM::Role")["ServerFunctionRole"]
+    policies = [Policy.from_document(p["PolicyName"], resolved(p["PolicyDocument"]))
+                for p in role["Policies"]]
+
+    def may_decrypt(context: dict[str, str], key_id: str = key) -> bool:
+        params = {"KeyId": key_id, "CiphertextBlob": b"", "EncryptionContext": context}
+        (request,) = requests_for("kms", "Decrypt", params, Where("eu-west-1", "123456789012"))
+        return evaluate(request, policies).allowed
+
+    assert may_decrypt({names.CONFIG_CONTEXT_KEY: "shop"})
+    assert not may_decrypt({names.CONFIG_CONTEXT_KEY: "other"})
+    assert not may_decrypt({"battleshiper:user": "583231"})
+    assert not may_decrypt({})
+    assert not may_decrypt({names.CONFIG_CONTEXT_KEY: "shop"}, key.replace("0f0e", "1f0e"))
