@@ -44,8 +44,10 @@ class UnsetEnv(RequestModel):
 
 def _project(deps: Deps, user: User, name: str, needed: Permission) -> Project:
     project = deps.store.projects.get(name=name.lower()) if names.valid_project_name(name.lower()) else None
-    if project is None or (project.owner_id != user.id and not allowed(user, needed)):
+    if project is None or (project.owner_id != user.id and not allowed(user, Permission.READ_PROJECT)):
         raise ApiError(404, "not_found", f"You have no project named {name!r}.")
+    if project.owner_id != user.id and not allowed(user, needed):
+        raise ApiError(403, "forbidden", "Your roles let you read this project's environment, not change it.")
     return project
 
 
