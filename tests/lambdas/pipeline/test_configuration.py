@@ -44,7 +44,8 @@ def served_configuration(world: World, qualifier: str) -> dict[str, str]:
         document = json.loads(archive.read(names.RUNTIME_CONFIG_FILE))
     kms = world.deps.client("kms")
     b64 = base64.b64decode
-    key = kms.decrypt(CiphertextBlob=b64(document["data_key"]), EncryptionContext=document["context"])["Plaintext"]
+    opened = kms.decrypt(CiphertextBlob=b64(document["data_key"]), EncryptionContext=document["context"])
+    key = opened["Plaintext"]
     plain = AESGCM(key).decrypt(b64(document["nonce"]), b64(document["ciphertext"]), b"shop")
     return dict(json.loads(plain))
 
@@ -53,7 +54,8 @@ def test_each_deployment_serves_the_configuration_it_was_built_with(world: World
     world.add_project()
     first = build_with(world, "job-1", GREETING="hello")
     assert served_configuration(world, names.LIVE_ALIAS) == {"GREETING": "hello"}
-    assert "server configuration: 1 runtime variables (GREETING)" in " ".join(world.log_lines("shop", "deploy"))
+    deploy_log = " ".join(world.log_lines("shop", "deploy"))
+    assert "server configuration: 1 runtime variables (GREETING)" in deploy_log
     # Once the job is over the build spec (token, build variables) is gone; the deployment's code holds
     # the sealed file, never the value in clear.
     spec = names.build_spec_key("shop", first.deployment_id)
@@ -69,7 +71,8 @@ def test_each_deployment_serves_the_configuration_it_was_built_with(world: World
     assert project
     releases.rollback(world.api, project, first.deployment_id)
     assert served_configuration(world, names.LIVE_ALIAS) == {"GREETING": "hello"}
-    assert served_configuration(world, names.deployment_alias(second.deployment_id)) == {"GREETING": "bonjour"}
+    kept = names.deployment_alias(second.deployment_id)
+    assert served_configuration(world, kept) == {"GREETING": "bonjour"}
 
 
 def test_a_value_moved_onto_another_variable_does_not_open(world: World) -> None:
