@@ -43,7 +43,8 @@ def test_plain_values_are_shown_and_secrets_never(api: Api, alice: str) -> None:
     listed = get(api, alice)
     rows = {(v["name"], v["target"]): v for v in body(listed)["variables"]}
     assert set(rows) == {("API_KEY", "production"), ("GREETING", "production"), ("GREETING", "preview")}
-    assert rows[("GREETING", "production")]["value"] == "hi" and not rows[("GREETING", "production")]["masked"]
+    greeting = rows[("GREETING", "production")]
+    assert greeting["value"] == "hi" and not greeting["masked"]
     assert rows[("API_KEY", "production")]["value"] is None and rows[("API_KEY", "production")]["masked"]
     assert rows[("API_KEY", "production")]["updated_by"] == "alice"
     assert SECRET not in saved["body"] and SECRET not in listed["body"]
@@ -120,7 +121,8 @@ def test_a_build_captures_its_configuration_and_no_secret_leaves_sealed(api: Api
         {"name": "DB_PASSWORD", "value": SECRET, "kind": "secret"},
         {"name": "MESSAGE", "value": "run time", "applies": "runtime"})
     api.pipeline_events()
-    response = api.call("POST", "/api/resource/buildproject", session=alice, json_body={"project_name": "shop"})
+    response = api.call("POST", "/api/resource/buildproject", session=alice,
+                        json_body={"project_name": "shop"})
     assert response["statusCode"] == 202, response["body"]
     deployment = body(response)["deployment"]
     assert deployment["runtime_variables"] == ["DB_PASSWORD", "MESSAGE"]
