@@ -36,11 +36,14 @@ def function_code(function: str, version: str) -> bytes:
 
 class ProjectFunctions:
     def __init__(
-        self, lambda_client: Any, folder: Path, stderr: IO[Any] | None = None, timeout: float = 30.0
+        self, lambda_client: Any, folder: Path, stderr: IO[Any] | None = None, timeout: float = 30.0,
+        env: dict[str, str] | None = None,
     ) -> None:
+        """`env`: what Lambda gives every function (region, credentials), and where KMS is: the function
+        opens its sealed configuration at start (web/adapter/files/config.js)."""
         self._lambda = lambda_client
         self._folder = folder
-        self._nodes = NodeInvoker({}, timeout=timeout, stderr=stderr)
+        self._nodes = NodeInvoker({}, timeout=timeout, stderr=stderr, env=env)
         self._guard = threading.Lock()
         self._reserved: dict[str, int | None] = {}  # per version: read when the version first runs
         self._running: dict[str, int] = {}

@@ -132,7 +132,8 @@ class LocalPlatform:
         # CloudFormation creates project stacks with the platform's service role, enforced here too.
         stack_role = self.wiring.clients(self.wiring.role(ids.PROJECT_STACK_ROLE, "cloudformation"))
         self.stacks = LocalStacks(stack_role, self.bus, self.batch, self.aws.client("s3"), log=self.log)
-        self.project_functions = ProjectFunctions(self.aws.client("lambda"), self.data / "functions")
+        self.project_functions = ProjectFunctions(self.aws.client("lambda"), self.data / "functions",
+                                                  env=self.aws.function_environment())
         self._closers.append(self.project_functions.close)
         self.wiring.stand_ins.update({
             "events": self.bus,
