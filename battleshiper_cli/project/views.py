@@ -16,7 +16,7 @@ from typing import Any
 from battleshiper_cli.context import Context
 from battleshiper_cli.errors import BattleshiperError
 from battleshiper_cli.stacks import StackOps
-from lambdas.shared import names
+from lambdas.shared import environment, names
 from lambdas.shared.models import Deployment, Limits, Project, Subscription, User
 from lambdas.shared.store import Store
 from templates.parameters import PARAM_DOMAIN
@@ -191,7 +191,8 @@ class ProjectDetail:
 
     def as_json(self) -> dict[str, Any]:
         return {
-            "project": self.project.model_dump(mode="json"),
+            # Sealed values are of no use here: `project env list` shows the variables.
+            "project": self.project.model_dump(mode="json", exclude={"environment"}),
             "owner": {"id": self.owner.id, "login": self.owner.login} if self.owner else None,
             "subscription": self.subscription.id if self.subscription else None,
             "stack": {"name": self.stack_name, "status": self.stack_status},
@@ -213,10 +214,13 @@ def quota(platform: Platform, project: Project, owner: User | None, limits: Limi
           now: int) -> dict[str, Usage]:
     owned = sum(1 for _ in platform.store.projects.query(names.PROJECTS_OWNER_INDEX,
                                                          owner_id=project.owner_id))
+    variables, size = environment.usage(project.environment)
     return {
         "projects": Usage(owned, limits.project_count),
         "aliases": Usage(len(hosts(project)), limits.alias_count),
         "builds_today": Usage(builds_today(owner, now) if owner else 0, limits.daily_builds),
+        "variables": Usage(variables, limits.env_variables),
+        "variable_bytes": Usage(size, limits.env_bytes),
     }
 
 

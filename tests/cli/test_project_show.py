@@ -67,7 +67,10 @@ def test_show_reports_record_stack_deployments_lock_quota_and_urls(world: World)
         "projects": {"used": 2, "limit": 3},  # blog and shop
         "aliases": {"used": 2, "limit": 3},
         "builds_today": {"used": 2, "limit": 5},
+        "variables": {"used": 0, "limit": 100},
+        "variable_bytes": {"used": 0, "limit": 64 * 1024},
     }
+    assert "environment" not in shown["project"]
     assert shown["urls"] == [f"https://blog.{DOMAIN}", f"https://www-blog.{DOMAIN}"]
 
 
