@@ -15,6 +15,7 @@ from battleshiper_cli.errors import EXIT_USAGE, BattleshiperError, UsageError
 from battleshiper_cli.project import steering
 from battleshiper_cli.project.views import EXIT_PROJECT_MISSING, Platform
 from lambdas.shared import environment
+from lambdas.shared.envelope import SealBroken
 from lambdas.shared.environment import EnvError, Setting
 from lambdas.shared.models import Applies, Project, Target, VariableKind
 
@@ -23,7 +24,8 @@ STDIN_VALUE = "-"  # `KEY=-`: the value is read from standard input (keeps it ou
 
 
 class EnvRefused(BattleshiperError):
-    """The change was refused (reserved name, quota, conflict, no such variable): nothing changed."""
+    """Refused (reserved name, quota, conflict, no such variable; nothing changed), or a stored value
+    did not open."""
 
 
 @contextmanager
@@ -36,6 +38,8 @@ def refusals() -> Iterator[None]:
         code = EXIT_PROJECT_MISSING if err.code == "not_found" else EXIT_USAGE
         raise EnvRefused(str(err), hint="`battleshiper project env list NAME` shows the variables"
                          if err.code == "not_found" else "", exit_code=code) from None
+    except SealBroken as err:  # its message names the project only, never a value
+        raise EnvRefused(str(err), hint="set the variable again to replace the stored value") from None
 
 
 def assignments(pairs: list[str], stdin: TextIO) -> list[tuple[str, str]]:
@@ -80,13 +84,15 @@ def unset_variables(c: Context, platform: Platform, project: Project, variable_n
 
 
 def listing(c: Context, platform: Platform, project: Project) -> list[dict[str, Any]]:
-    return environment.listing(steering.deps(c, platform), project)
+    with refusals():
+        return environment.listing(steering.deps(c, platform), project)
 
 
 def pulled(c: Context, platform: Platform, project: Project, target: Target, *,
            secrets: bool) -> tuple[dict[str, str], int]:
     """The target's opened values, and how many secrets were left out (counted, never opened)."""
-    values = environment.reveal(steering.deps(c, platform), project, [target], secrets=secrets)
+    with refusals():
+        values = environment.reveal(steering.deps(c, platform), project, [target], secrets=secrets)
     left_out = 0 if secrets else sum(1 for v in project.environment.values()
                                      if v.target == target and v.kind == VariableKind.SECRET)
     return values, left_out

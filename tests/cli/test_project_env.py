@@ -176,3 +176,17 @@ def test_a_missing_project_is_exit_1(world: World, command: list[str]) -> None:
     code, out = run("project", "env", *command)
     assert code == 1, out
     assert "no project nope" in out
+
+
+def test_a_stored_value_that_does_not_open_is_one_line(world: World) -> None:
+    assert run("project", "env", "set", "blog", "A=1", "--target", "production")[0] == 0
+    project = world.store.projects.get(name="blog")
+    assert project is not None
+    stored = project.environment["production/A"].model_dump(mode="json")
+    stored["value"] = stored["value"][:-4] + ("AAAA" if not stored["value"].endswith("AAAA") else "BBBB")
+    world.store.projects.update({"name": "blog"}, {"environment": {"production/A": stored}})
+
+    code, out = run("project", "env", "list", "blog")
+    assert code == 2, out
+    assert out.startswith("error: a stored value of project blog does not decrypt")
+    assert "Traceback" not in out
