@@ -69,13 +69,18 @@ class World:
             Tags=[{"Key": NAMES.template_hash_tag, "Value": template_hash}],
         )
 
-    def sign_in(self, github: GitHubStandIn, user_id: str) -> None:
-        """The user holds a GitHub grant, as after signing in (the platform's token key, by alias)."""
+    def token_key(self) -> Any:
+        """The platform's KMS key (tokens, environment values) under its alias; a KMS client."""
         kms = boto3.client("kms", region_name=REGION)
         aliases = {a["AliasName"] for a in kms.list_aliases()["Aliases"]}
         if NAMES.token_key_alias not in aliases:
             key = kms.create_key()["KeyMetadata"]["KeyId"]
             kms.create_alias(AliasName=NAMES.token_key_alias, TargetKeyId=key)
+        return kms
+
+    def sign_in(self, github: GitHubStandIn, user_id: str) -> None:
+        """The user holds a GitHub grant, as after signing in (the platform's token key, by alias)."""
+        kms = self.token_key()
         user = self.store.users.get(id=user_id)
         assert user is not None
         self.store.users.put(signed_in(user, github, kms, NAMES.token_key_alias))

@@ -1,5 +1,5 @@
 """The operator commands with `--local` against the session's running local platform, run as an operator
-runs them (a separate `battleshiper` process): list, show, build, logs, status, rollback, delete."""
+runs them (a separate `battleshiper` process): list, show, build, logs, status, rollback, delete, env."""
 
 from __future__ import annotations
 
@@ -137,6 +137,32 @@ def test_operator_commands_against_the_local_platform(local: Local, tmp_path: An
     assert deleted.returncode == 0, deleted.stdout + deleted.stderr
     wait_for(lambda: battleshiper(local, "project", "show", PROJECT).returncode == 1, 60)
     assert local.request(SITE, "/").status == 404
+
+
+def test_environment_variables_against_the_local_platform(local: Local) -> None:
+    # A project of an empty repository: the variables need its record, not a build.
+    session = sign_in(local)
+    name = "envs"
+    remote = local.data_dir / "git" / "local" / f"{name}.git"
+    git("init", "-q", "--bare", "--initial-branch=main", str(remote))
+    repository = wait_for(lambda: [
+        r for r in json.loads(api(local, session, "GET", "/api/resource/listrepository").body)["repositories"]
+        if r["full_name"] == f"local/{name}"
+    ])[0]
+    created = api(local, session, "POST", "/api/resource/createproject",
+                  {"project_name": name, "repository_id": repository["id"]})
+    assert created.status == 201, created.text
+
+    done = battleshiper(local, "project", "env", "set", name, "GREETING=hello", "--runtime")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"set GREETING (production, preview; runtime) on {name}" in done.stderr
+    assert battleshiper(local, "project", "env", "set", name, "API_KEY=s3cr3t", "--secret").returncode == 0
+    views = as_json(local, "project", "env", "list", name)
+    assert {(v["name"], v["value"], v["masked"]) for v in views} == {
+        ("GREETING", "hello", False), ("API_KEY", None, True)}
+    assert "s3cr3t" not in json.dumps(views)
+    pulled = battleshiper(local, "project", "env", "pull", name, "--file", "-")
+    assert pulled.stdout == 'GREETING="hello"\n', pulled.stdout + pulled.stderr
 
 
 def test_without_a_running_local_platform_the_commands_say_how_to_start_one(tmp_path: Any) -> None:
