@@ -89,14 +89,6 @@ class MotoServer:
             "AWS_REGION": REGION,
         }
 
-    def function_environment(self) -> dict[str, str]:
-        """What a project's server function finds in its environment: Lambda's region and credentials,
-        and KMS here (the SDKs' `AWS_ENDPOINT_URL_<SERVICE>`; its own code opens its configuration)."""
-        moto = self.environment()
-        return {k: moto[k] for k in ("AWS_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")} | {
-            "AWS_ENDPOINT_URL_KMS": self.endpoint}
-
-
 @dataclass
 class Resolver:
     """Evaluates the intrinsic functions our templates use, against what was created locally."""

@@ -17,6 +17,7 @@ from moto.awslambda.models import lambda_backends
 from moto.awslambda_simple.models import lambda_simple_backends
 
 from battleshiper_cli.local.aws import ACCOUNT, REGION
+from battleshiper_cli.local.function_kms import FunctionKms
 from battleshiper_cli.local.node import NodeInvoker
 from lambdas.router import invoker as inv
 from lambdas.shared.names import SERVER_HANDLER_FILE
@@ -37,13 +38,14 @@ def function_code(function: str, version: str) -> bytes:
 class ProjectFunctions:
     def __init__(
         self, lambda_client: Any, folder: Path, stderr: IO[Any] | None = None, timeout: float = 30.0,
-        env: dict[str, str] | None = None,
+        env: dict[str, str] | None = None, kms: FunctionKms | None = None,
     ) -> None:
-        """`env`: what Lambda gives every function (region, credentials), and where KMS is: the function
-        opens its sealed configuration at start (web/adapter/files/config.js)."""
+        """`env`: what Lambda gives every function (its region); `kms`: each worker's own credentials
+        for the KMS call that opens the function's sealed configuration (web/adapter/files/config.js)."""
         self._lambda = lambda_client
         self._folder = folder
-        self._nodes = NodeInvoker({}, timeout=timeout, stderr=stderr, env=env)
+        env_for = (lambda key: kms.credentials(key.split(":", 1)[0])) if kms else None
+        self._nodes = NodeInvoker({}, timeout=timeout, stderr=stderr, env=env, env_for=env_for)
         self._guard = threading.Lock()
         self._reserved: dict[str, int | None] = {}  # per version: read when the version first runs
         self._running: dict[str, int] = {}

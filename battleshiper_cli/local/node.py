@@ -12,7 +12,7 @@ import shutil
 import subprocess
 import threading
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import IO, Any
 
@@ -85,9 +85,12 @@ class NodeInvoker:
     the template's `Environment` would be."""
 
     def __init__(self, functions: Mapping[str, Path], timeout: float = 30.0,
-                 stderr: IO[Any] | None = None, env: Mapping[str, str] | None = None) -> None:
+                 stderr: IO[Any] | None = None, env: Mapping[str, str] | None = None,
+                 env_for: Callable[[str], Mapping[str, str]] | None = None) -> None:
+        """`env_for(function)`: more environment for each new worker (its own credentials)."""
         self.functions = dict(functions)
         self.env = dict(env or {})
+        self.env_for = env_for
         self.timeout = timeout
         self._stderr = stderr
         self._workers: dict[str, _Worker] = {}
@@ -105,7 +108,8 @@ class NodeInvoker:
         with lock:
             worker = self._workers.get(function)
             if worker is None or worker.process.poll() is not None:
-                worker = self._workers[function] = _Worker(module, function, self._stderr, self.env)
+                env = {**self.env, **(self.env_for(function) if self.env_for else {})}
+                worker = self._workers[function] = _Worker(module, function, self._stderr, env)
             try:
                 message = worker.call(payload, self.timeout)
             except inv.InvokeError:

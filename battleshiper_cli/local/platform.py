@@ -31,9 +31,11 @@ from battleshiper_cli.local.dashboard import dashboard_server
 from battleshiper_cli.local.edge import LocalEdge
 from battleshiper_cli.local.edge_functions import EdgeFunctions, SyncedRouteStore
 from battleshiper_cli.local.errors import check_node, check_port
+from battleshiper_cli.local.function_kms import FunctionKms
 from battleshiper_cli.local.functions import ProjectFunctions
 from battleshiper_cli.local.git_host import LocalGitHub
-from battleshiper_cli.local.iam.enforce import Recorder
+from battleshiper_cli.local.iam.enforce import Principal, Recorder
+from battleshiper_cli.local.iam.roles import iam_principal, managed_policies
 from battleshiper_cli.local.seed import DOMAIN, LOGIN, SAMPLE_PROJECT
 from battleshiper_cli.local.stacks import LocalStacks
 from battleshiper_cli.local.wiring import LocalLambda, Wiring, role_lookup
@@ -123,6 +125,12 @@ class LocalPlatform:
             },
         )
 
+    def _function_principal(self, function: str) -> Principal:
+        """The role a project function runs with, as its stack made it in IAM, under the boundary."""
+        role = self.aws.client("lambda").get_function_configuration(FunctionName=function)["Role"]
+        boundaries = managed_policies(self.wiring.template, self.wiring.resolver)
+        return iam_principal(self.aws.client("iam"), role, function, boundaries, local_aws.ACCOUNT)
+
     def _start_stand_ins(self) -> None:
         """What moto does not run: the event bus, Batch, CloudFormation, project server functions, GitHub."""
         self.bus = LocalBus(self.aws.client("events"), log=self.log)
@@ -132,8 +140,10 @@ class LocalPlatform:
         # CloudFormation creates project stacks with the platform's service role, enforced here too.
         stack_role = self.wiring.clients(self.wiring.role(ids.PROJECT_STACK_ROLE, "cloudformation"))
         self.stacks = LocalStacks(stack_role, self.bus, self.batch, self.aws.client("s3"), log=self.log)
+        self.function_kms = FunctionKms(self._function_principal, self.wiring.clients)
+        self._closers.append(self.function_kms.close)
         self.project_functions = ProjectFunctions(self.aws.client("lambda"), self.data / "functions",
-                                                  env=self.aws.function_environment())
+                                                  env={"AWS_REGION": local_aws.REGION}, kms=self.function_kms)
         self._closers.append(self.project_functions.close)
         self.wiring.stand_ins.update({
             "events": self.bus,

@@ -4,8 +4,10 @@ assumes which role."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import unquote
 
 from battleshiper_cli.local.iam.enforce import Principal
 from battleshiper_cli.local.iam.policy import Policy
@@ -57,3 +59,31 @@ def function_principal(
     template: Mapping[str, Any], resolver: Any, function_id: str, session: str, account: str
 ) -> Principal:
     return role_principal(template, resolver, function_role(template, function_id), session, account)
+
+
+def iam_principal(iam: Any, role_arn: str, session: str, boundaries: Mapping[str, Policy],
+                  account: str) -> Principal:
+    """A role as IAM holds it (a role a stack created: its inline policies) with its permissions boundary,
+    one of `boundaries` (by ARN): the policies AWS evaluates for whoever assumed it."""
+    name = role_arn.rsplit("/", 1)[-1]
+    role = iam.get_role(RoleName=name)["Role"]
+    policies = tuple(
+        Policy.from_document(f"{name}/{p}", _document(iam.get_role_policy(RoleName=name, PolicyName=p)))
+        for p in iam.list_role_policies(RoleName=name)["PolicyNames"]
+    )
+    boundary_arn = (role.get("PermissionsBoundary") or {}).get("PermissionsBoundaryArn")
+    if boundary_arn and boundary_arn not in boundaries:
+        raise ValueError(f"{name}: boundary {boundary_arn} is not a policy of the platform")
+    return Principal(name, session, policies, boundaries[boundary_arn] if boundary_arn else None, account)
+
+
+def _document(answer: Mapping[str, Any]) -> Mapping[str, Any]:
+    document = answer["PolicyDocument"]
+    return json.loads(unquote(document)) if isinstance(document, str) else document
+
+
+def managed_policies(template: Mapping[str, Any], resolver: Any) -> dict[str, Policy]:
+    """The template's managed policies by ARN (the project roles' permissions boundary among them)."""
+    policies = {k: r for k, r in template["Resources"].items() if r["Type"] == "AWS::IAM::ManagedPolicy"}
+    return {str(resolver.ref(k)): Policy.from_document(k, resolver.resolve(r["Properties"]["PolicyDocument"]))
+            for k, r in policies.items()}
