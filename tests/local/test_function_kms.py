@@ -53,7 +53,8 @@ def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[FunctionKms, str]]:
 
 
 def decrypt(gate: FunctionKms, blob: bytes, context: dict[str, str], *, key: str = "",
-            wrong_secret: bool = False, credentials: dict[str, str] | None = None) -> tuple[int, dict[str, Any]]:
+            wrong_secret: bool = False, credentials: dict[str, str] | None = None,
+            ) -> tuple[int, dict[str, Any]]:
     """A Decrypt as config.js sends it (the key named, signed with the worker's credentials)."""
     env = credentials or gate.credentials("srv-shop")
     url = env["AWS_ENDPOINT_URL_KMS"] + "/"
