@@ -1,4 +1,4 @@
-"""A project's environment variables and secrets (docs/PROJECTS.md "Environment variables").
+"""A project's environment variables and secrets (docs/PIPELINE.md, *Environment variables*).
 
 Each variable has a name, a kind (`plain`, or `secret`: write-only, every read path masks it), where it
 applies (the build, the server function at run time, or both) and the environment it targets

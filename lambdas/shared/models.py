@@ -81,7 +81,7 @@ class Limits(BaseModel):
     # keeps: the store is one 5 MB KeyValueStore shared by every project (docs/PIPELINE.md).
     route_keys: int = Field(default=2000, ge=0)
     # Environment variables per project (a variable of both targets counts twice), and the bytes of their
-    # names and values together: Lambda's 4 KB of environment is not the limit (docs/PROJECTS.md).
+    # names and values together: Lambda's 4 KB of environment is not the limit (docs/PIPELINE.md).
     env_variables: int = Field(default=100, ge=0)
     env_bytes: int = Field(default=64 * 1024, ge=0)
 
