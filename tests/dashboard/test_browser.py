@@ -171,7 +171,7 @@ def run_browser(platform: Platform, github: GitHubStandIn, scenario: str, on_lin
     assert out[-1].strip() == "OK"
 
 
-def test_a_user_signs_in_creates_a_project_watches_it_go_live_and_rolls_back(
+def test_a_user_signs_in_creates_a_project_watches_it_go_live_rolls_back_and_redeploys(
     platform: tuple[Platform, GitHubStandIn],
 ) -> None:
     local, github = platform
@@ -201,6 +201,11 @@ def test_a_user_signs_in_creates_a_project_watches_it_go_live_and_rolls_back(
         local.handlers["auth"] = original
     project = local.store.projects.get(name="shop")
     assert project is not None and project.live_deployment == OLD
+    # "Redeploy" rebuilt the live commit with the changed environment.
+    rebuilt = [d for d in local.store.deployments.query(project_name="shop")
+               if d.deployment_id not in (OLD, NEW)]
+    assert [(d.commit, d.env_revision) for d in rebuilt] == [("abcdef1", project.env_revision)]
+    assert project.env_revision > 0
     assert "CREATED" in seen
     assert (SHOTS / "user" / "project-live.png").is_file()
 

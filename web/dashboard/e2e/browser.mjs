@@ -61,5 +61,13 @@ await runScript(browser, shot, async () => {
     await page.getByRole('button', { name: 'Roll back to 20260101T000000-aaaaaa' }).click();
     await expectText('is live again');
     await shot('project-live');
+    // An environment change reaches the live deployment with a new build of the live commit.
+    await page.getByLabel('Name', { exact: true }).fill('GREETING');
+    await page.getByLabel('Value', { exact: true }).fill('hello');
+    await page.getByRole('button', { name: 'Add variable' }).click();
+    await expectText('Changes apply to the next deployment.');
+    await page.getByRole('button', { name: 'Redeploy' }).click();
+    await page.getByText(/^Build (started|queued)/).waitFor();
+    await shot('project-redeploy');
   }
 });

@@ -107,13 +107,18 @@ export const api = {
   createProject: (project) => request('POST', `${R}/createproject`, { body: project }),
   updateProject: (changes) => request('PATCH', `${R}/updateproject`, { body: changes }),
   updateAliases: (project_name, aliases) => request('POST', `${R}/updatealias`, { body: { project_name, aliases } }),
-  buildProject: (project_name) => request('POST', `${R}/buildproject`, { body: { project_name } }),
+  // `commit` (optional): rebuild that commit, e.g. the live one with a changed environment.
+  buildProject: (project_name, commit) => request('POST', `${R}/buildproject`, { body: { project_name, commit } }),
   listDeployments: (project_name, next) =>
     request('GET', `${R}/listdeployments`, { query: { project_name, limit: 20, next } }),
   rollbackProject: (project_name, deployment_id) =>
     request('POST', `${R}/rollbackproject`, { body: { project_name, deployment_id } }),
   deleteProject: (project_name) => request('DELETE', `${R}/deleteproject`, { body: { project_name } }),
   fetchLog: (query) => request('POST', `${R}/fetchlog`, { body: query }),
+  getEnv: (project_name) => request('GET', `${R}/env`, { query: { project_name } }),
+  setEnv: (project_name, variables) => request('PUT', `${R}/env`, { body: { project_name, variables } }),
+  unsetEnv: (project_name, names, target = 'both') =>
+    request('DELETE', `${R}/env`, { body: { project_name, names, target } }),
 
   findUser: (user_id) => request('GET', `${A}/finduser`, { query: { user_id } }),
   findProjects: (query) => request('GET', `${A}/findproject`, { query }),

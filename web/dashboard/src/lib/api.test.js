@@ -1,5 +1,5 @@
-import { describe, expect, it } from 'vitest';
-import { ApiError, errorFromResponse, request } from './api.js';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { api, ApiError, errorFromResponse, request } from './api.js';
 
 const answer = (status, body) => async () => new Response(body, { status });
 
@@ -39,5 +39,53 @@ describe('request', () => {
     const error = await request('GET', '/api/x', { fetch }).catch((e) => e);
     expect(error).toBeInstanceOf(ApiError);
     expect([error.status, error.code]).toEqual([0, 'network']);
+  });
+});
+
+describe('environment variables', () => {
+  /** Answers every request with `body`; returns what was sent. */
+  function stub(status = 200, body = '{"message":"environment","variables":[]}') {
+    const sent = [];
+    vi.stubGlobal('fetch', async (url, init) => {
+      sent.push({ url, method: init.method, body: init.body });
+      return new Response(body, { status });
+    });
+    return sent;
+  }
+  afterEach(() => vi.unstubAllGlobals());
+
+  it('reads a project\'s environment', async () => {
+    const sent = stub();
+    expect(await api.getEnv('shop')).toEqual({ message: 'environment', variables: [] });
+    expect(sent).toEqual([{ url: '/api/resource/env?project_name=shop', method: 'GET', body: undefined }]);
+  });
+  it('sets variables', async () => {
+    const sent = stub();
+    const variables = [{ name: 'TOKEN', value: 's3cr3t', kind: 'secret', applies: 'runtime', target: 'production' }];
+    await api.setEnv('shop', variables);
+    expect(sent[0].method).toBe('PUT');
+    expect(sent[0].url).toBe('/api/resource/env');
+    expect(JSON.parse(sent[0].body)).toEqual({ project_name: 'shop', variables });
+  });
+  it('removes variables, of both targets unless told', async () => {
+    const sent = stub();
+    await api.unsetEnv('shop', ['A']);
+    await api.unsetEnv('shop', ['B'], 'preview');
+    expect(sent.map((s) => [s.method, JSON.parse(s.body)])).toEqual([
+      ['DELETE', { project_name: 'shop', names: ['A'], target: 'both' }],
+      ['DELETE', { project_name: 'shop', names: ['B'], target: 'preview' }],
+    ]);
+  });
+  it("passes the API's refusal on", async () => {
+    stub(400, '{"error":{"code":"reserved_name","message":"AWS_REGION is reserved by AWS Lambda"}}');
+    await expect(api.setEnv('shop', [{ name: 'AWS_REGION', value: 'x' }])).rejects.toMatchObject({
+      status: 400, code: 'reserved_name', message: 'AWS_REGION is reserved by AWS Lambda' });
+  });
+  it('rebuilds a given commit, or the branch without one', async () => {
+    const sent = stub(202, '{"message":"build started"}');
+    await api.buildProject('shop', 'abcdef1');
+    await api.buildProject('shop');
+    expect(sent.map((s) => JSON.parse(s.body))).toEqual([
+      { project_name: 'shop', commit: 'abcdef1' }, { project_name: 'shop' }]);
   });
 });

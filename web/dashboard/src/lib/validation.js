@@ -1,5 +1,5 @@
-// Live form validation, mirroring the API's rules (lambdas/shared/names.py, lambdas/api/resource.py) so
-// people see a problem while typing; the API checks again.
+// Live form validation, mirroring the API's rules (lambdas/shared/names.py, lambdas/api/resource.py,
+// lambdas/shared/environment.py) so people see a problem while typing; the API checks again.
 
 export const MAX_PROJECT_NAME = 32;
 export const PROJECT_NAME_PATTERN = /^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$/;
@@ -9,6 +9,8 @@ export const RESERVED_PROJECT_NAMES = new Set([
 const BRANCH = /^[A-Za-z0-9][A-Za-z0-9._/-]{0,199}$/;
 const DIRECTORY = /^[A-Za-z0-9._][A-Za-z0-9._/-]{0,199}$/;
 const CONTROL = /[\x00-\x1f\x7f]/;
+export const MAX_ENV_NAME = 128;
+export const ENV_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
 
 /** null when `name` is a valid project name (or alias), else why not. */
 export function projectNameError(name) {
@@ -20,6 +22,15 @@ export function projectNameError(name) {
   if (name.includes('--')) return 'Cannot contain two hyphens in a row.';
   if (!PROJECT_NAME_PATTERN.test(name)) return 'Not a valid name.';
   if (RESERVED_PROJECT_NAMES.has(name)) return `"${name}" is reserved.`;
+  return null;
+}
+
+/** null when `name` has the shape of a variable name; reserved names are left to the API's message. */
+export function envNameError(name) {
+  if (!name) return 'Enter a name.';
+  if (name.length > MAX_ENV_NAME) return `At most ${MAX_ENV_NAME} characters.`;
+  if (/^[0-9]/.test(name)) return 'Cannot start with a digit.';
+  if (!ENV_NAME_PATTERN.test(name)) return 'Use only letters, digits and underscores.';
   return null;
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseAliases, projectFormErrors, projectNameError } from './validation.js';
+import { envNameError, parseAliases, projectFormErrors, projectNameError } from './validation.js';
 
 describe('project names (mirroring lambdas/shared/names.py)', () => {
   it.each(['a', 'shop', 'my-shop-2', 'x'.repeat(32)])('accepts %s', (name) => {
@@ -37,4 +37,21 @@ describe('aliases', () => {
   it('reports the first invalid alias', () => {
     expect(parseAliases('good, Bad', 'shop').error).toBe('Bad: Use lowercase letters only.');
   });
+});
+
+describe('environment variable names (mirroring environment.NAME_PATTERN)', () => {
+  it.each(['A', '_x', 'API_URL', 'public_key2', 'X'.repeat(128)])('accepts %s', (name) => {
+    expect(envNameError(name)).toBeNull();
+  });
+  it.each([
+    ['', 'Enter a name.'],
+    ['1PASSWORD', 'Cannot start with a digit.'],
+    ['API-URL', 'Use only letters, digits and underscores.'],
+    ['MY VAR', 'Use only letters, digits and underscores.'],
+    ['CAFÉ', 'Use only letters, digits and underscores.'],
+    ['X'.repeat(129), 'At most 128 characters.'],
+  ])('refuses %j', (name, message) => {
+    expect(envNameError(name)).toBe(message);
+  });
+  it('leaves reserved names to the API', () => expect(envNameError('AWS_REGION')).toBeNull());
 });
