@@ -115,6 +115,7 @@ def stack_parameters(server_key: str) -> list[dict[str, str]]:
         p.DEAD_LETTER_QUEUE_ARN: "arn:aws:sqs:us-east-1:123456789012:dlq",
         p.SERVER_CODE_BUCKET: ARTIFACTS_BUCKET,
         p.SERVER_CODE_KEY: server_key,
+        p.CONFIG_KEY_ARN: "arn:aws:kms:us-east-1:123456789012:key/0f0e0d0c-0b0a-4909-8807-060504030201",
     }
     return [{"ParameterKey": k, "ParameterValue": v} for k, v in values.items()]
 
