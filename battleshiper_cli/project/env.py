@@ -99,13 +99,25 @@ def pulled(c: Context, platform: Platform, project: Project, target: Target, *,
 
 
 def quote(value: str) -> str:
-    """Double-quoted, dotenv style: backslash, quote and newlines escaped; `$` left as it is."""
-    escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\r", "\\r").replace("\n", "\\n")
-    return f'"{escaped}"'
+    """The value as Vite's `.env` reader (what `npm run dev` and a SvelteKit build use: Node's
+    `util.parseEnv`, then `$NAME` expansion) gives it back: inside single quotes or backticks nothing is
+    unescaped and newlines stay as they are, and `\\$` keeps a `$` from expansion. No quoting keeps a
+    value holding both of those and a double quote: ValueError."""
+    for mark in ("'", "`"):
+        if mark not in value:
+            return mark + value.replace("$", "\\$") + mark
+    raise ValueError("holds ', ` and \"")
 
 
 def dotenv(values: dict[str, str]) -> str:
-    return "".join(f"{name}={quote(values[name])}\n" for name in sorted(values))
+    lines = []
+    for name in sorted(values):
+        try:
+            lines.append(f"{name}={quote(values[name])}\n")
+        except ValueError as err:
+            raise EnvRefused(f"{name} cannot be written to a .env file: its value {err}",
+                             hint="read it with `battleshiper project env list` instead") from None
+    return "".join(lines)
 
 
 def write_private(path: Path, text: str) -> None:

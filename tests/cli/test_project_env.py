@@ -4,8 +4,9 @@
 from __future__ import annotations
 
 import json
-import re
+import os
 import stat
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from tests.cli.runner import Runner
 
 runner = Runner()
 SECRET = "s3cr3t-value-never-shown"
+SAMPLE_APP = Path(__file__).parents[1] / "fixtures" / "sample-app"
 TRICKY = 'say "hi" \\o/\nsecond line $HOME=x # not a comment'
 
 
@@ -40,15 +42,16 @@ def listed(name: str = "blog") -> list[dict[str, object]]:
     return list(json.loads(out))
 
 
-def parse_dotenv(text: str) -> dict[str, str]:
-    """The reading side of `quote`: NAME="..." lines with \\\\, \\", \\n and \\r escapes."""
-    escapes = {"\\": "\\", '"': '"', "n": "\n", "r": "\r"}
-    values = {}
-    for line in text.splitlines():
-        match = re.fullmatch(r'([A-Za-z_][A-Za-z0-9_]*)="((?:[^"\\]|\\.)*)"', line)
-        assert match, line
-        values[match[1]] = re.sub(r"\\(.)", lambda m: escapes[m[1]], match[2])
-    return values
+def parse_dotenv(text: str, tmp_path: Path) -> dict[str, str]:
+    """The file read back by Vite's own `loadEnv` (what `vite dev` and a SvelteKit build read)."""
+    folder = tmp_path / "read"
+    folder.mkdir(exist_ok=True)
+    (folder / ".env").write_text(text)
+    script = ("import {loadEnv} from 'vite';"
+              f"console.log(JSON.stringify(loadEnv('production', {json.dumps(str(folder))}, '')))")
+    out = subprocess.run(["node", "--input-type=module", "-e", script], cwd=SAMPLE_APP,
+                         env={"PATH": os.environ["PATH"]}, capture_output=True, text=True, check=True).stdout
+    return {k: v for k, v in json.loads(out).items() if k not in os.environ and k != "PATH"}
 
 
 def test_set_then_list_shows_plain_values_and_masks_secrets(world: World) -> None:
@@ -91,7 +94,7 @@ def test_a_value_from_standard_input(world: World) -> None:
     assert code == 0, out
     code, out = run("project", "env", "pull", "blog", "--file", "-", "--include-secrets")
     assert code == 0, out
-    assert f'TOKEN="{SECRET}"' in out  # the newline `echo` adds is not part of the value
+    assert f"TOKEN='{SECRET}'" in out  # the newline `echo` adds is not part of the value
 
 
 def test_unset_removes_and_none_set_is_an_error(world: World) -> None:
@@ -132,19 +135,19 @@ def test_pull_writes_a_private_dotenv_file_without_secrets_unless_asked(
     text = dotenv.read_text()
     assert SECRET not in text and "OLD" not in text
     assert text.splitlines()[0].startswith("EMPTY=")  # sorted by name
-    assert parse_dotenv(text) == {"EMPTY": "", "TRICKY": TRICKY}
+    assert parse_dotenv(text, tmp_path) == {"EMPTY": "", "TRICKY": TRICKY}
 
     code, out = run("--output", "json", "project", "env", "pull", "blog", "--include-secrets",
                     "--file", "x.env")
     assert code == 0, out
     assert json.loads(out) == {"file": "x.env", "variables": 3, "secrets_left_out": 0}
     assert stat.S_IMODE((tmp_path / "x.env").stat().st_mode) == 0o600
-    assert parse_dotenv((tmp_path / "x.env").read_text()) == {"API_KEY": SECRET, "EMPTY": "",
+    assert parse_dotenv((tmp_path / "x.env").read_text(), tmp_path) == {"API_KEY": SECRET, "EMPTY": "",
                                                              "TRICKY": TRICKY}
 
     code, out = run("project", "env", "pull", "blog", "--target", "preview", "--file", "-")
     assert code == 0, out
-    assert 'ONLY_PREVIEW="p"' in out and "TRICKY" not in out
+    assert "ONLY_PREVIEW='p'" in out and "TRICKY" not in out
 
 
 def test_a_reserved_name_is_refused_with_the_reason_and_nothing_is_stored(world: World) -> None:
@@ -190,3 +193,21 @@ def test_a_stored_value_that_does_not_open_is_one_line(world: World) -> None:
     assert code == 2, out
     assert out.startswith("error: a stored value of project blog does not decrypt")
     assert "Traceback" not in out
+
+
+def test_pull_quotes_what_vite_reads_back_and_refuses_what_no_quoting_keeps(
+    world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    apostrophe = "it's $5 ${X}"
+    assert run("project", "env", "set", "blog", f"QUOTE={apostrophe}", "--target", "production")[0] == 0
+    code, out = run("project", "env", "pull", "blog", "--file", "-")
+    assert code == 0, out
+    assert parse_dotenv(out, tmp_path) == {"QUOTE": apostrophe}
+
+    assert run("project", "env", "set", "blog", "ALL=' ` \"", "--target", "production")[0] == 0
+    (tmp_path / ".env").write_text("KEPT=1\n")
+    code, out = run("project", "env", "pull", "blog")
+    assert code == 2, out
+    assert out.splitlines()[0] == "error: ALL cannot be written to a .env file: its value holds ', ` and \""
+    assert (tmp_path / ".env").read_text() == "KEPT=1\n"  # nothing replaced

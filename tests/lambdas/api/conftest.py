@@ -219,4 +219,26 @@ def alice_repo(github: GitHubStandIn) -> Callable[[], Repo]:
     return make
 
 
-__all__ = ["Api", "body"]
+ORG_INSTALLATION = 600
+SECRET_REPO = Repo(8001, "secret", "acme", private=True)
+HANDBOOK = Repo(8002, "handbook", "acme", private=True)
+
+
+@pytest.fixture
+def org(api: Api) -> dict[str, str]:
+    """acme installed the App on two private repositories; alice (a member) has access to `secret`,
+    bob (a member too) to `handbook` only."""
+    github = api.github
+    acme = github.add_account(5000, "acme")
+    alice, bob = github.add_account(1001, "alice"), github.add_account(1002, "bob")
+    github.install(ORG_INSTALLATION, acme, [SECRET_REPO, HANDBOOK])
+    github.grant_access(ORG_INSTALLATION, alice, [SECRET_REPO.id])
+    github.grant_access(ORG_INSTALLATION, bob, [HANDBOOK.id])
+    api.add_subscription("basic", project_count=3, daily_builds=5)
+    sessions = {}
+    for user_id, login in (("1001", "alice"), ("1002", "bob")):
+        sessions[login] = api.add_user(user_id, login, installation_id=ORG_INSTALLATION)[1]
+    return sessions
+
+
+__all__ = ["HANDBOOK", "ORG_INSTALLATION", "SECRET_REPO", "Api", "body"]

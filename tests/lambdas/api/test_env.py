@@ -10,7 +10,8 @@ import pytest
 
 from lambdas.shared import names
 from lambdas.shared.models import ProjectStatus, Role
-from tests.lambdas.api.conftest import Api, body
+from tests.lambdas.api.conftest import SECRET_REPO, Api, body
+from tests.lambdas.api.test_repositories import push
 from tests.lambdas.api.test_resource import create
 
 SECRET = "s3cr3t-value-9f1c"
@@ -139,3 +140,20 @@ def test_a_build_captures_its_configuration_and_no_secret_leaves_sealed(api: Api
     record = api.store.deployments.table.get_item(Key={"project_name": "shop", "deployment_id": d})["Item"]
     assert SECRET not in json.dumps(record, default=str)
     assert SECRET not in response["body"]
+
+
+def test_a_push_captures_the_configuration_as_a_dashboard_build_does(api: Api, org: dict[str, str]) -> None:
+    """The webhook function seals the runtime file with its own role (kms:GenerateDataKey)."""
+    assert create(api, org["alice"], "secret", SECRET_REPO.id)["statusCode"] == 201
+    api.store.projects.update({"name": "secret"}, {"status": ProjectStatus.READY.value})
+    saved = put(api, org["alice"], {"name": "DB_PASSWORD", "value": SECRET, "kind": "secret",
+                                    "applies": "runtime"}, project="secret")
+    assert saved["statusCode"] == 200, saved["body"]
+    result = push(api, SECRET_REPO.id, "env-1")
+    [build] = result["builds"]
+    assert build["project"] == "secret" and SECRET not in json.dumps(result)
+    s3, bucket = api.admin.client("s3"), api.env["BUILD_BUCKET"]
+    sealed = s3.get_object(Bucket=bucket, Key=names.runtime_config_key("secret", build["deployment"]))
+    assert SECRET.encode() not in sealed["Body"].read()
+    spec = s3.get_object(Bucket=bucket, Key=names.build_spec_key("secret", build["deployment"]))
+    assert json.loads(spec["Body"].read())["environment"] == {}  # runtime only: not in the build
