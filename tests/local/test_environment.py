@@ -12,8 +12,8 @@ from typing import Any
 from battleshiper_cli.local import sample
 from battleshiper_cli.local.git_host import git
 from tests.local.conftest import Local
-from tests.local.test_local_platform import api, sign_in
-from tests.local.test_operator_commands import as_json, battleshiper, wait_for
+from tests.local.test_local_platform import sign_in
+from tests.local.test_operator_commands import as_json, battleshiper, create_project, wait_for
 
 PROJECT = "cfg"
 SITE = f"{PROJECT}.localhost"
@@ -45,16 +45,9 @@ def test_variables_reach_build_and_server_and_roll_back_with_the_code(local: Loc
     delivered = log.read_text().count("push webhook:")
     commit = sample.push_directory(remote, sample.prepare(tmp_path / PROJECT), "first")
     wait_for(lambda: log.read_text().count("push webhook:") > delivered, 60)
-    repository = wait_for(lambda: [
-        r for r in json.loads(api(local, session, "GET", "/api/resource/listrepository").body)["repositories"]
-        if r["full_name"] == f"local/{PROJECT}"
-    ])[0]
-    created = api(local, session, "POST", "/api/resource/createproject", {
-        "project_name": PROJECT, "repository_id": repository["id"], "install_command": sample.INSTALL_COMMAND,
-        # A build command that prints the secret: the build log must show it masked.
-        "build_command": 'echo "connecting with $DB_PASSWORD" && npm run build',
-    })
-    assert created.status == 201, created.text
+    # A build command that prints the secret: the build log must show it masked.
+    create_project(local, session, PROJECT, install_command=sample.INSTALL_COMMAND,
+                   build_command='echo "connecting with $DB_PASSWORD" && npm run build')
     wait_for(lambda: as_json(local, "project", "show", PROJECT)["project"]["status"] == "READY", 60)
 
     printed = []

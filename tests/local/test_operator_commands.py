@@ -49,6 +49,17 @@ def wait_for(check: Callable[[], Any], timeout: float = 300) -> Any:
     pytest.fail(f"timed out (last answer: {found!r})")
 
 
+def create_project(local: Local, session: str, name: str, **fields: str) -> None:
+    """The project of the local repository `local/<name>`, once the stand-in lists it, through the API."""
+    repository = wait_for(lambda: [
+        r for r in json.loads(api(local, session, "GET", "/api/resource/listrepository").body)["repositories"]
+        if r["full_name"] == f"local/{name}"
+    ])[0]
+    created = api(local, session, "POST", "/api/resource/createproject",
+                  {"project_name": name, "repository_id": repository["id"], **fields})
+    assert created.status == 201, created.text
+
+
 def test_operator_commands_against_the_local_platform(local: Local, tmp_path: Any) -> None:
     session = sign_in(local)
     remote = local.data_dir / "git" / "local" / f"{PROJECT}.git"
@@ -61,14 +72,7 @@ def test_operator_commands_against_the_local_platform(local: Local, tmp_path: An
     # The stand-in notices pushes on its own schedule: let its webhook for this one (which finds no
     # project) arrive before the project exists, or it would start a build of its own.
     wait_for(lambda: log.read_text().count("push webhook:") > delivered, 60)
-    repository = wait_for(lambda: [
-        r for r in json.loads(api(local, session, "GET", "/api/resource/listrepository").body)["repositories"]
-        if r["full_name"] == f"local/{PROJECT}"
-    ])[0]
-    created = api(local, session, "POST", "/api/resource/createproject", {
-        "project_name": PROJECT, "repository_id": repository["id"], "install_command": sample.INSTALL_COMMAND,
-    })
-    assert created.status == 201, created.text
+    create_project(local, session, PROJECT, install_command=sample.INSTALL_COMMAND)
 
     def shown() -> dict[str, Any]:
         return dict(as_json(local, "project", "show", PROJECT))
@@ -145,13 +149,7 @@ def test_environment_variables_against_the_local_platform(local: Local) -> None:
     name = "envs"
     remote = local.data_dir / "git" / "local" / f"{name}.git"
     git("init", "-q", "--bare", "--initial-branch=main", str(remote))
-    repository = wait_for(lambda: [
-        r for r in json.loads(api(local, session, "GET", "/api/resource/listrepository").body)["repositories"]
-        if r["full_name"] == f"local/{name}"
-    ])[0]
-    created = api(local, session, "POST", "/api/resource/createproject",
-                  {"project_name": name, "repository_id": repository["id"]})
-    assert created.status == 201, created.text
+    create_project(local, session, name)
 
     done = battleshiper(local, "project", "env", "set", name, "GREETING=hello", "--runtime")
     assert done.returncode == 0, done.stdout + done.stderr
@@ -162,7 +160,7 @@ def test_environment_variables_against_the_local_platform(local: Local) -> None:
         ("GREETING", "hello", False), ("API_KEY", None, True)}
     assert "s3cr3t" not in json.dumps(views)
     pulled = battleshiper(local, "project", "env", "pull", name, "--file", "-")
-    assert pulled.stdout == 'GREETING="hello"\n', pulled.stdout + pulled.stderr
+    assert pulled.stdout == "GREETING='hello'\n", pulled.stdout + pulled.stderr
 
 
 def test_without_a_running_local_platform_the_commands_say_how_to_start_one(tmp_path: Any) -> None:
